@@ -1,0 +1,32 @@
+"""Which hosts get the dashboard.
+
+With no HORIZON_HOSTS in the environment this is the local lab: the systemd container that
+``lab/up`` starts (``@docker/horizon-lab``). To deploy to real hosts over SSH, either list them
+
+    HORIZON_HOSTS=dash1.example.com,dash2.example.com pyinfra inventory.py deploy.py
+
+or replace ``horizon`` below with your own hosts and their data, for example
+
+    horizon = [
+        ("dash1.example.com", {"horizon_keystone_url": "https://keystone.example.com:5000/v3"}),
+    ]
+
+Group-wide settings go in ``group_data/horizon.py`` or ``group_data/all.py``; every key and its
+default is in ``operations/defaults.py`` and the README.
+"""
+
+import os
+
+LAB_CONTAINER = os.environ.get("HORIZON_LAB_CONTAINER", "horizon-lab")
+LAB_PORT = int(os.environ.get("HORIZON_LAB_PORT", "8080"))
+
+# What the lab needs beyond the defaults: the browser reaches the container through a port
+# published on this machine's loopback, so those are the host names it sends.
+LAB_DATA = {
+    "horizon_server_name": "localhost",
+    "horizon_allowed_hosts": ["localhost", "127.0.0.1"],
+}
+
+_named = [name.strip() for name in os.environ.get("HORIZON_HOSTS", "").split(",") if name.strip()]
+
+horizon = _named or [(f"@docker/{LAB_CONTAINER}", LAB_DATA)]

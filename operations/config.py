@@ -1,0 +1,353 @@
+"""Read, coerce and check a host's configuration before any operation is planned.
+
+``load_config(host)`` is called at the top of ``deploy.py``: bad input raises ``ConfigError``
+with one line per problem (the key, the value, what was expected) and pyinfra stops before it
+has changed anything on any host. ``resolve`` is the pure part, unit-tested without a host.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from pyinfra.api.exceptions import PyinfraError
+
+from .defaults import DEFAULTS, SETTINGS, Setting
+from .platforms import PLATFORMS, Platform
+
+
+class ConfigError(PyinfraError):
+    """Host data that cannot be deployed; raised before any operation runs."""
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """The few facts about a host that configuration depends on."""
+
+    os_id: str
+    os_version: str
+    fqdn: str
+    cpus: int
+
+
+@dataclass(frozen=True)
+class AptRepository:
+    url: str
+    suite: str
+    components: tuple[str, ...]
+    key_file: str
+
+
+@dataclass(frozen=True)
+class HorizonConfig:
+    platform: Platform
+    openstack_release: str
+    apt_repository: AptRepository | None
+    uwsgi_source: str
+    uwsgi_version: str
+    uwsgi_processes: int
+    uwsgi_threads: int
+    keystone_url: str
+    server_name: str
+    allowed_hosts: tuple[str, ...]
+    webroot: str
+    memcached_servers: tuple[str, ...]
+    memcached_listen: str
+    memcached_memory: int
+    # Never part of repr(): configs end up in logs and tracebacks.
+    secret_key: str | None = field(repr=False)
+    time_zone: str
+    session_timeout: int
+    http_port: int
+    static_max_age: int
+
+    @property
+    def uses_cloud_archive(self) -> bool:
+        return self.platform.needs_cloud_archive(self.openstack_release)
+
+    @property
+    def static_url(self) -> str:
+        return f"{self.webroot}static/"
+
+
+class _Invalid(ValueError):
+    """What a value should have been; config turns it into a full message."""
+
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_IPV6 = re.compile(r"^\[?[0-9A-Fa-f:.]+\]?$")
+_WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
+_VERSION = re.compile(r"^\d+(\.\d+)+$")
+_WEBROOT = re.compile(r"^/([A-Za-z0-9._~-]+/)*$")
+
+
+def _as_list(value: Any) -> list:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise _Invalid("a list, or a comma-separated string")
+
+
+def _as_int(value: Any, expected: str) -> int:
+    if isinstance(value, bool):
+        raise _Invalid(expected)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise _Invalid(expected)
+
+
+def _positive_int(value: Any) -> int:
+    number = _as_int(value, "a whole number of at least 1")
+    if number < 1:
+        raise _Invalid("a whole number of at least 1")
+    return number
+
+
+def _port(value: Any) -> int:
+    expected = "a TCP port, a whole number from 1 to 65535"
+    number = _as_int(value, expected)
+    if not 1 <= number <= 65535:
+        raise _Invalid(expected)
+    return number
+
+
+def _url(value: Any) -> str:
+    expected = "an http:// or https:// URL with a host name"
+    if not isinstance(value, str):
+        raise _Invalid(expected)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError as error:
+        raise _Invalid(f"{expected} ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise _Invalid(expected)
+    return value.rstrip("/")
+
+
+def _hostname(value: Any) -> str:
+    if isinstance(value, str) and (_HOSTNAME.match(value) or _IPV6.match(value)):
+        return value
+    raise _Invalid("a DNS host name or an IP address")
+
+
+def _allowed_host(value: Any) -> str:
+    if value == "*":
+        raise _Invalid("explicit host names: a wildcard `*` lets any Host header through")
+    if isinstance(value, str) and value.startswith("."):
+        return "." + _hostname(value[1:])
+    return _hostname(value)
+
+
+def _host_port(value: Any) -> str:
+    if isinstance(value, str) and ":" in value:
+        host, _, port = value.rpartition(":")
+        _hostname(host)
+        _port(port)
+        return value
+    raise _Invalid("`host:port` entries such as 127.0.0.1:11211")
+
+
+def _word(value: Any) -> str:
+    if isinstance(value, str) and _WORD.match(value):
+        return value
+    raise _Invalid("a single word of letters, digits and . _ / + -")
+
+
+def _version(value: Any) -> str:
+    if isinstance(value, str) and _VERSION.match(value):
+        return value
+    raise _Invalid("a release number such as 2.0.31")
+
+
+def _webroot(value: Any) -> str:
+    if isinstance(value, str) and _WEBROOT.match(value):
+        return value
+    raise _Invalid("a URL path that starts and ends with `/`, such as `/` or `/dashboard/`")
+
+
+def _local_file(value: Any) -> str:
+    if isinstance(value, str) and Path(value).is_file():
+        return value
+    raise _Invalid("the path of a readable file on the machine running pyinfra")
+
+
+def _secret(value: Any) -> str:
+    if isinstance(value, str) and len(value) >= 32 and not any(c.isspace() for c in value):
+        return value
+    raise _Invalid("at least 32 characters without spaces")
+
+
+def _time_zone(value: Any) -> str:
+    if isinstance(value, str) and value in zoneinfo.available_timezones():
+        return value
+    raise _Invalid("an IANA time zone name such as UTC or Europe/Paris")
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value in (None, "") else check(value)
+
+
+def _list_of(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def coerce(value: Any) -> tuple:
+        items = tuple(check(item) for item in _as_list(value))
+        if not items:
+            raise _Invalid("at least one entry")
+        return items
+
+    return coerce
+
+
+COERCERS: dict[str, Callable[[Any], Any]] = {
+    "release": _word,
+    "url": _url,
+    "url_or_none": _optional(_url),
+    "word_or_none": _optional(_word),
+    "word_list": _list_of(_word),
+    "local_file_or_none": _optional(_local_file),
+    "version": _version,
+    "positive_int": _positive_int,
+    "positive_int_or_none": _optional(_positive_int),
+    "hostname": _hostname,
+    "hostname_or_none": _optional(_hostname),
+    "hostname_list_or_none": _optional(_list_of(_allowed_host)),
+    "webroot": _webroot,
+    "host_port_list": _list_of(_host_port),
+    "secret_or_none": _optional(_secret),
+    "time_zone": _time_zone,
+    "port": _port,
+}
+
+
+def _shown(setting: Setting, value: Any) -> str:
+    return "(value hidden)" if setting.kind.startswith("secret") else repr(value)
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    if setting.kind == "choice":
+        if value in setting.choices:
+            return value
+        raise _Invalid("one of " + ", ".join(setting.choices))
+    return COERCERS[setting.kind](value)
+
+
+def _unknown_keys(data: dict[str, Any]) -> list[str]:
+    problems = []
+    for key in sorted(k for k in data if k.startswith("horizon_") and k not in DEFAULTS):
+        close = difflib.get_close_matches(key, DEFAULTS, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        problems.append(f"{key}: not a configuration key of this deploy{hint}")
+    return problems
+
+
+def _platform(facts: HostFacts) -> Platform:
+    platform = PLATFORMS.get((facts.os_id, facts.os_version))
+    if platform is None:
+        supported = ", ".join(p.name for p in PLATFORMS.values())
+        raise ConfigError(
+            f"unsupported distribution {facts.os_id} {facts.os_version or '(no VERSION_ID)'}: "
+            f"this deploy supports {supported}"
+        )
+    return platform
+
+
+def _release(platform: Platform, requested: str, has_repository: bool) -> str:
+    if requested == "auto":
+        return platform.default_release()
+    if requested in platform.known_releases() or has_repository:
+        return requested
+    known = ", ".join(platform.known_releases())
+    if platform.cloud_archive:
+        expected = f"a release the Ubuntu Cloud Archive publishes for {platform.name}: {known}"
+    else:
+        expected = (
+            f"{platform.openstack_release} (the release {platform.name} ships), or another one "
+            "together with horizon_apt_repository_url pointing at a repository that has it"
+        )
+    raise _Invalid(f"`auto` or {expected}")
+
+
+def resolve(data: dict[str, Any], facts: HostFacts) -> HorizonConfig:
+    """Turn raw host data into a checked ``HorizonConfig``; raise ``ConfigError`` listing every problem."""
+    platform = _platform(facts)
+    problems = _unknown_keys(data)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = data.get(setting.name, setting.default)
+        try:
+            values[setting.name] = _coerce(setting, raw)
+        except _Invalid as expected:
+            problems.append(f"{setting.name} = {_shown(setting, raw)}: expected {expected}")
+
+    repository_keys = ("horizon_apt_repository_url", "horizon_apt_repository_suite", "horizon_apt_repository_key")
+    given = [key for key in repository_keys if values.get(key)]
+    if given and len(given) < len(repository_keys):
+        missing = ", ".join(key for key in repository_keys if key not in given)
+        problems.append(f"{given[0]} is set but {missing} is not: an extra repository needs a URL, a suite and a signing key")
+
+    if "horizon_openstack_release" in values:
+        try:
+            values["horizon_openstack_release"] = _release(
+                platform, values["horizon_openstack_release"], has_repository=bool(given)
+            )
+        except _Invalid as expected:
+            problems.append(f"horizon_openstack_release = {data.get('horizon_openstack_release')!r}: expected {expected}")
+
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+    server_name = values["horizon_server_name"] or facts.fqdn
+    return HorizonConfig(
+        platform=platform,
+        openstack_release=values["horizon_openstack_release"],
+        apt_repository=AptRepository(
+            url=values["horizon_apt_repository_url"],
+            suite=values["horizon_apt_repository_suite"],
+            components=values["horizon_apt_repository_components"],
+            key_file=values["horizon_apt_repository_key"],
+        )
+        if given
+        else None,
+        uwsgi_source=values["horizon_uwsgi_source"],
+        uwsgi_version=values["horizon_uwsgi_version"],
+        uwsgi_processes=values["horizon_uwsgi_processes"] or 2 * facts.cpus,
+        uwsgi_threads=values["horizon_uwsgi_threads"],
+        keystone_url=values["horizon_keystone_url"],
+        server_name=server_name,
+        allowed_hosts=values["horizon_allowed_hosts"] or (server_name,),
+        webroot=values["horizon_webroot"],
+        memcached_servers=values["horizon_memcached_servers"],
+        memcached_listen=values["horizon_memcached_listen"],
+        memcached_memory=values["horizon_memcached_memory"],
+        secret_key=values["horizon_secret_key"],
+        time_zone=values["horizon_time_zone"],
+        session_timeout=values["horizon_session_timeout"],
+        http_port=values["horizon_http_port"],
+        static_max_age=values["horizon_static_max_age"],
+    )
+
+
+def load_config(host) -> HorizonConfig:
+    """Gather ``host``'s data and facts and resolve them (see ``resolve``)."""
+    from pyinfra.facts.hardware import Cpus
+    from pyinfra.facts.server import Command, OsRelease
+
+    os_release = host.get_fact(OsRelease)
+    facts = HostFacts(
+        os_id=os_release.get("id", ""),
+        os_version=os_release.get("version_id", ""),
+        fqdn=host.get_fact(Command, "hostname -f 2>/dev/null || uname -n").strip(),
+        cpus=host.get_fact(Cpus) or 1,
+    )
+    try:
+        return resolve(host.data.dict(), facts)
+    except ConfigError as error:
+        raise ConfigError(f"{host.name}: {error}") from None

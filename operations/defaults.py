@@ -1,0 +1,197 @@
+"""Every configuration key of the deploy, its default and what it means: the single source of truth.
+
+Set any of them in ``inventory.py`` (host or group data), in ``group_data/*.py``, or on the
+command line with ``pyinfra ... --data horizon_http_port=8080``. ``operations.config`` coerces and
+validates them; the README's configuration table is generated from this module
+(``python -m operations.defaults``) and a unit test keeps the two in sync.
+
+A default of ``None`` means "derived on each host": the text says from what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    kind: str  # how operations.config coerces and checks it; see config.COERCERS
+    doc: str
+    choices: tuple[str, ...] = ()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # Where the packages come from
+    Setting(
+        "horizon_openstack_release",
+        "auto",
+        "release",
+        "OpenStack release to install. `auto`: the newest Ubuntu Cloud Archive release for the "
+        "host's Ubuntu version, or the distribution's own packages on Debian. On Ubuntu a release "
+        "newer than the distribution's enables the Cloud Archive for it; a release the Cloud "
+        "Archive does not publish for that Ubuntu version is refused.",
+    ),
+    Setting(
+        "horizon_apt_repository_url",
+        None,
+        "url_or_none",
+        "Extra apt repository holding the OpenStack packages (a mirror, Debian's OpenStack "
+        "backports, an internal repository). Unset: none is added.",
+    ),
+    Setting(
+        "horizon_apt_repository_suite",
+        None,
+        "word_or_none",
+        "Suite of the extra repository, e.g. `bookworm-caracal-backports`. Required with the URL.",
+    ),
+    Setting(
+        "horizon_apt_repository_components",
+        ["main"],
+        "word_list",
+        "Components of the extra repository.",
+    ),
+    Setting(
+        "horizon_apt_repository_key",
+        None,
+        "local_file_or_none",
+        "Local path of the extra repository's signing key (ASCII-armored or binary OpenPGP); it is "
+        "installed under `/etc/apt/keyrings/` and named in the source's `Signed-By`. Required "
+        "with the URL: unsigned repositories are not supported.",
+    ),
+    # uWSGI
+    Setting(
+        "horizon_uwsgi_source",
+        "pip",
+        "choice",
+        "`pip`: uWSGI built from PyPI into a virtualenv that sees the system's site packages (as "
+        "the article did, minus the global `sudo pip`). `distro`: the distribution's `uwsgi-core` "
+        "and `uwsgi-plugin-python3`.",
+        choices=("pip", "distro"),
+    ),
+    Setting(
+        "horizon_uwsgi_version",
+        "2.0.31",
+        "version",
+        "uWSGI version installed from PyPI when `horizon_uwsgi_source` is `pip`.",
+    ),
+    Setting(
+        "horizon_uwsgi_processes",
+        None,
+        "positive_int_or_none",
+        "uWSGI worker processes. Unset: two per CPU of the host (Django rendering is CPU-bound "
+        "and holds the GIL, so processes, not threads, give parallelism).",
+    ),
+    Setting(
+        "horizon_uwsgi_threads",
+        2,
+        "positive_int",
+        "Threads per uWSGI worker: they overlap the time a worker waits for Keystone and the "
+        "other APIs.",
+    ),
+    # Horizon
+    Setting(
+        "horizon_keystone_url",
+        "http://127.0.0.1:5000/v3",
+        "url",
+        "Keystone's public v3 endpoint (`OPENSTACK_KEYSTONE_URL`).",
+    ),
+    Setting(
+        "horizon_server_name",
+        None,
+        "hostname_or_none",
+        "Name the dashboard is served under (NGINX `server_name`). Unset: the host's FQDN "
+        "(`hostname -f`).",
+    ),
+    Setting(
+        "horizon_allowed_hosts",
+        None,
+        "hostname_list_or_none",
+        "Django `ALLOWED_HOSTS`: the Host headers Horizon answers. Unset: the server name only. "
+        "A wildcard `*` is refused.",
+    ),
+    Setting(
+        "horizon_webroot",
+        "/",
+        "webroot",
+        "URL path Horizon is served under (`WEBROOT`), starting and ending with `/`, e.g. "
+        "`/dashboard/`. Static files follow it.",
+    ),
+    Setting(
+        "horizon_memcached_servers",
+        ["127.0.0.1:11211"],
+        "host_port_list",
+        "memcached servers (`host:port`) holding sessions and Horizon's cache. Every Horizon "
+        "node must list the same servers.",
+    ),
+    Setting(
+        "horizon_memcached_listen",
+        "127.0.0.1",
+        "hostname",
+        "Address the local memcached listens on: loopback for a single node, the private "
+        "address when other nodes use it. Never every interface: memcached has no authentication.",
+    ),
+    Setting(
+        "horizon_memcached_memory",
+        64,
+        "positive_int",
+        "Megabytes of memory the local memcached keeps sessions and cache in.",
+    ),
+    Setting(
+        "horizon_secret_key",
+        None,
+        "secret_or_none",
+        "Django `SECRET_KEY` (at least 32 characters). Unset: generated once on the host and "
+        "kept in a 0600 file, never regenerated. Set it (from a vault, not in clear in the "
+        "inventory) when several hosts serve one dashboard.",
+    ),
+    Setting(
+        "horizon_time_zone",
+        "UTC",
+        "time_zone",
+        "Django `TIME_ZONE`, an IANA name such as `Europe/Paris`.",
+    ),
+    Setting(
+        "horizon_session_timeout",
+        3600,
+        "positive_int",
+        "Seconds of inactivity before a user is logged out (`SESSION_TIMEOUT`); should not "
+        "exceed Keystone's token lifetime.",
+    ),
+    # NGINX
+    Setting(
+        "horizon_http_port",
+        80,
+        "port",
+        "TCP port NGINX serves the dashboard on.",
+    ),
+    Setting(
+        "horizon_static_max_age",
+        2592000,
+        "positive_int",
+        "Seconds browsers may cache static files (`Cache-Control: max-age`); 30 days by default.",
+    ),
+)
+
+DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "derived"
+        if isinstance(value, list):
+            value = ",".join(value)
+        return f"`{value}`"
+
+    rows = ["| key | default | meaning |", "| --- | --- | --- |"]
+    rows += [f"| `{s.name}` | {cell(s.default)} | {s.doc} |" for s in SETTINGS]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,73 @@
+"""Horizon's settings, secret key and static files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.files import File
+from pyinfra.operations import files, server
+from pyinfra.operations.util import any_changed
+
+from . import template
+from .config import HorizonConfig
+from .platforms import HORIZON_USER, MANAGE_PY, SETTINGS_DIR, SETTINGS_DROPIN_DIR, STATIC_ROOT
+from .secret import secret_file
+
+SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
+# Sorted after the distribution's drop-ins (Debian's _0006_debian_cache.py forces a per-process
+# cache that breaks logins across uWSGI workers), so that these settings win.
+SETTINGS_DROPIN = f"{SETTINGS_DROPIN_DIR}/_9000_nginx_uwsgi.py"
+# Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
+COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
+# Horizon's own generator: 64 characters from the system's random source.
+GENERATE_SECRET_KEY = (
+    "python3 -c 'from horizon.utils.secret_key import generate_key; print(generate_key(64), end=\"\")'"
+)
+
+
+@deploy("Horizon settings and static files")
+def configure_horizon(config: HorizonConfig, rebuild_static_when: Sequence = ()) -> list:
+    """
+    The secret key, ``local_settings.py`` and the settings drop-in; then ``collectstatic`` and
+    ``compress`` when anything they depend on changed (or their output is missing). Returns the
+    operations whose change needs Horizon restarted.
+    """
+    secret = secret_file(
+        name="Django secret key",
+        path=SECRET_KEY_FILE,
+        user=HORIZON_USER,
+        group=HORIZON_USER,
+        generate=GENERATE_SECRET_KEY,
+        value=config.secret_key,
+    )
+    settings = [
+        files.template(
+            name=f"Horizon settings {path}",
+            src=template(source),
+            dest=path,
+            user="root",
+            group=HORIZON_USER,
+            mode="0640",
+            config=config,
+            secret_key_file=SECRET_KEY_FILE,
+        )
+        for source, path in (
+            ("local_settings.py.j2", f"{SETTINGS_DIR}/local_settings.py"),
+            ("horizon-settings.py.j2", SETTINGS_DROPIN),
+        )
+    ]
+    # The offline-compression manifest embeds WEBROOT and STATIC_URL: stale, it makes every
+    # page answer 500, so it is rebuilt with anything that can change it.
+    manifest_missing = not host.get_fact(File, path=COMPRESS_MANIFEST)
+    inputs_changed = any_changed(*settings, *rebuild_static_when)
+    static = server.shell(
+        name="Collect and compress static files",
+        commands=[
+            f"python3 {MANAGE_PY} collectstatic --noinput --clear --verbosity 0",
+            f"python3 {MANAGE_PY} compress --force --verbosity 0",
+        ],
+        _if=lambda: manifest_missing or inputs_changed(),
+    )
+    return [secret, *settings, static]

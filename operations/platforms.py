@@ -1,0 +1,77 @@
+"""What differs between the supported distributions, as data.
+
+Everything distribution-specific that the deploys need lives here, so that the operations read
+the same on every platform and adding a platform is adding a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CLOUD_ARCHIVE_URL = "http://ubuntu-cloud.archive.canonical.com/ubuntu"
+# The Cloud Archive's signing key comes from Ubuntu's own package rather than a download, so
+# the trust root is whatever the host already trusts for Ubuntu itself.
+CLOUD_ARCHIVE_KEYRING_PACKAGE = "ubuntu-cloud-keyring"
+CLOUD_ARCHIVE_KEYRING = "/usr/share/keyrings/ubuntu-cloud-keyring.gpg"
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    codename: str
+    # The OpenStack release whose Horizon the distribution itself ships.
+    openstack_release: str
+    # Ubuntu Cloud Archive releases published for this version, oldest first.
+    cloud_archive: tuple[str, ...] = ()
+    # Debian's package ships the WSGI entry point as a file and no openstack_dashboard.wsgi
+    # module; Ubuntu's keeps upstream's module (None: use it).
+    wsgi_file: str | None = None
+
+    def known_releases(self) -> tuple[str, ...]:
+        return (self.openstack_release, *self.cloud_archive)
+
+    def default_release(self) -> str:
+        return self.cloud_archive[-1] if self.cloud_archive else self.openstack_release
+
+    def needs_cloud_archive(self, release: str) -> bool:
+        return release in self.cloud_archive
+
+
+DEBIAN_WSGI_FILE = "/usr/share/openstack-dashboard/wsgi.py"
+
+# Keyed by os-release's (ID, VERSION_ID).
+PLATFORMS: dict[tuple[str, str], Platform] = {
+    ("debian", "12"): Platform("Debian 12", "bookworm", "zed", wsgi_file=DEBIAN_WSGI_FILE),
+    ("debian", "13"): Platform("Debian 13", "trixie", "epoxy", wsgi_file=DEBIAN_WSGI_FILE),
+    ("ubuntu", "22.04"): Platform(
+        "Ubuntu 22.04", "jammy", "yoga", cloud_archive=("zed", "antelope", "bobcat", "caracal")
+    ),
+    ("ubuntu", "24.04"): Platform(
+        "Ubuntu 24.04", "noble", "caracal", cloud_archive=("dalmatian", "epoxy", "flamingo", "gazpacho")
+    ),
+}
+
+# Where the distributions' openstack-dashboard puts things (the same on Debian and Ubuntu).
+DASHBOARD_DIR = "/usr/share/openstack-dashboard"
+MANAGE_PY = f"{DASHBOARD_DIR}/manage.py"
+SETTINGS_DIR = "/etc/openstack-dashboard"
+SETTINGS_DROPIN_DIR = f"{SETTINGS_DIR}/local_settings.d"
+STATIC_ROOT = "/var/lib/openstack-dashboard/static"
+# The package creates this system user and group; uWSGI runs as it.
+HORIZON_USER = "horizon"
+# NGINX's workers run as this user on Debian and Ubuntu; only it may connect to the socket.
+NGINX_USER = "www-data"
+
+BASE_PACKAGES = (
+    "nginx",
+    "memcached",
+    "openstack-dashboard",
+    # Django's PyMemcacheCache backend; Horizon's package does not pull it in.
+    "python3-pymemcache",
+)
+UWSGI_PACKAGES = {
+    # What `pip install uwsgi` needs to compile it: a C compiler, libc and Python headers, venv.
+    "pip": ("gcc", "libc6-dev", "python3-dev", "python3-venv"),
+    # uwsgi-core is the bare server: the `uwsgi` package would add Debian's own service.
+    "distro": ("uwsgi-core", "uwsgi-plugin-python3"),
+}

@@ -1,0 +1,54 @@
+"""An operation for files that hold a secret: their content never appears in pyinfra's output."""
+
+from __future__ import annotations
+
+import hashlib
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+from pyinfra.facts.files import File, Sha256File
+
+
+@operation()
+def secret_file(path: str, user: str, group: str, generate: str, value: str | None = None):
+    """
+    Keep a secret in a 0600 file on the host.
+
+    Unlike ``files.put``, the content is never shown (not even with ``--diff``), never passed on
+    a command line, and a generated secret never leaves the host.
+
+    + path: the file on the host
+    + user: owner of the file (the only one who can read it)
+    + group: group of the file
+    + generate: shell command that prints a new secret on the host, run only when the file is
+      missing and no ``value`` is given
+    + value: the secret to store; ``None`` keeps what the file holds
+
+    **Example:**
+
+    .. code:: python
+
+        secret_file(
+            name="Django secret key",
+            path="/etc/openstack-dashboard/secret_key",
+            user="horizon",
+            group="horizon",
+            generate="head -c 48 /dev/urandom | base64 -w0",
+        )
+    """
+    current = host.get_fact(File, path=path)
+    if value is None:
+        if current:
+            host.noop(f"{path} exists: its secret is kept")
+        else:
+            # umask before the redirection: the file is never readable by others, even briefly.
+            yield StringCommand(f"umask 077 && {generate} >", QuoteString(path))
+    elif current and host.get_fact(Sha256File, path=path) == hashlib.sha256(value.encode()).hexdigest():
+        host.noop(f"{path} already holds the given secret")
+    else:
+        yield FileUploadCommand(StringIO(value), path, remote_temp_filename=host.get_temp_filename(path))
+
+    if not current or (current["user"], current["group"], current["mode"]) != (user, group, 600):
+        yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))
+        yield StringCommand("chmod", "0600", QuoteString(path))

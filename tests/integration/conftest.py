@@ -1,0 +1,107 @@
+"""Real systemd containers, deployed through the pyinfra command line exactly as users do.
+
+The base images are a parameter (``--image``, repeatable; default Debian 12 and 13). Where a
+registry is reachable, ``--image ubuntu:24.04`` runs the same tests on Ubuntu.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+import pytest
+import testinfra
+
+from lab import targets
+
+DEFAULT_IMAGES = ["debian:12", "debian:13"]
+# What the tests' requests look like to Horizon: they come through a port published on
+# this machine's loopback.
+TEST_DATA = ("horizon_server_name=localhost", "horizon_allowed_hosts=localhost,127.0.0.1")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--image", action="append", help=f"base image of the targets (default: {DEFAULT_IMAGES})")
+
+
+def pytest_generate_tests(metafunc):
+    if "image" in metafunc.fixturenames:
+        images = metafunc.config.getoption("image") or DEFAULT_IMAGES
+        metafunc.parametrize("image", images, scope="module")
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass
+class Target:
+    """A booted container, its published HTTP port and a testinfra host for assertions."""
+
+    name: str
+    port: int
+    host: testinfra.host.Host
+
+    def deploy(self, *data: str) -> targets.DeployRun:
+        return targets.deploy(self.name, *TEST_DATA, *data)
+
+    def get(self, path: str, timeout: float = 30) -> Response:
+        request = urllib.request.Request(f"http://localhost:{self.port}{path}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return Response(response.status, dict(response.headers), response.read().decode(errors="replace"))
+        except urllib.error.HTTPError as error:
+            return Response(error.code, dict(error.headers), error.read().decode(errors="replace"))
+
+    def wait_for(self, path: str, status: int = 200, within: float = 60) -> Response:
+        """Poll ``path`` until it answers ``status``; the last answer otherwise."""
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                response = self.get(path, timeout=10)
+            except (urllib.error.URLError, ConnectionError) as error:
+                response = Response(0, {}, str(error))
+            if response.status == status or time.monotonic() > deadline:
+                return response
+            time.sleep(0.5)
+
+
+def start_target(name: str, image: str) -> Target:
+    container = targets.start(name, image, publish={80: None})
+    container.reload()
+    port = int(container.ports["80/tcp"][0]["HostPort"])
+    return Target(name, port, testinfra.get_host(f"docker://{name}"))
+
+
+@pytest.fixture(scope="module")
+def target_factory(request):
+    """Start containers named after the test module; removed when the module is done."""
+    started = []
+
+    def start(suffix: str, image: str) -> Target:
+        slug = re.sub(r"[^a-z0-9]+", "-", f"{request.module.__name__.rsplit('.', 1)[-1]}-{suffix}-{image}")
+        target = start_target(f"horizon-test-{slug}".strip("-"), image)
+        started.append(target.name)
+        return target
+
+    yield start
+    for name in started:
+        targets.remove(name)
+
+
+def static_asset(login_page: str) -> str:
+    """The first stylesheet the login page links to."""
+    return re.search(r'href="([^"]+\.css)"', login_page).group(1)
+
+
+def describe(run: targets.DeployRun) -> str:
+    """What to print when a run did not do what a test expected."""
+    if run.results is None:
+        return f"pyinfra exited {run.returncode}:\n{run.stderr[-4000:]}"
+    return f"pyinfra exited {run.returncode}; changed: {run.changed_operations}\n{run.stderr[-2000:]}"

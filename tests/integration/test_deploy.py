@@ -1,0 +1,139 @@
+"""A fresh host, deployed twice through `pyinfra inventory.py deploy.py`: Horizon on NGINX + uWSGI."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import describe, static_asset
+
+LOGIN = "/auth/login/"
+TITLE = "<title>Login - OpenStack Dashboard</title>"
+
+
+@pytest.fixture(scope="module")
+def deployed(target_factory, image):
+    target = target_factory("fresh", image)
+    first = target.deploy()
+    second = target.deploy()
+    return target, first, second
+
+
+@pytest.fixture
+def target(deployed):
+    return deployed[0]
+
+
+def test_first_run_deploys_and_second_run_changes_nothing(deployed):
+    _, first, second = deployed
+    assert first.returncode == 0, describe(first)
+    assert first.changed > 0
+    assert second.returncode == 0, describe(second)
+    assert second.changed == 0, describe(second)
+
+
+def test_login_page_comes_through_nginx_from_uwsgi(target):
+    response = target.get(LOGIN)
+    assert response.status == 200
+    assert TITLE in response.body
+    assert response.headers["Server"].startswith("nginx")
+
+
+def test_static_asset_is_served_by_nginx_while_horizon_is_stopped(target):
+    asset = static_asset(target.get(LOGIN).body)
+    target.host.run_test("systemctl stop horizon")
+    try:
+        assert target.get(LOGIN).status == 502, "Horizon is stopped: the page itself cannot be rendered"
+        response = target.get(asset)
+        assert response.status == 200
+        assert "max-age=2592000" in response.headers["Cache-Control"]
+    finally:
+        target.host.run_test("systemctl start horizon")
+
+
+def test_uwsgi_processes_are_not_root(target):
+    processes = target.host.process.filter(comm="uwsgi")
+    cpus = int(target.host.check_output("nproc"))
+    # The master and the default two workers per CPU.
+    assert len(processes) == 1 + 2 * cpus
+    assert {process.user for process in processes} == {"horizon"}
+
+
+def test_socket_is_not_world_writable_and_not_in_tmp(target):
+    socket = target.host.file("/run/horizon/horizon.sock")
+    assert socket.is_socket
+    assert socket.mode == 0o660
+    assert (socket.user, socket.group) == ("horizon", "www-data")
+    assert target.host.check_output("find /tmp /var/tmp -type s") == ""
+
+
+def test_apache_is_masked_and_nginx_owns_the_web_port(target):
+    assert not target.host.service("apache2").is_running
+    assert target.host.run("systemctl is-enabled apache2").stdout.strip() == "masked"
+    listeners = target.host.check_output("ss -Htlnp 'sport = :80'")
+    assert "nginx" in listeners and "apache" not in listeners
+
+
+def test_services_are_enabled_and_running(target):
+    for name in ("horizon", "nginx", "memcached"):
+        service = target.host.service(name)
+        assert service.is_enabled and service.is_running, name
+
+
+@pytest.mark.parametrize("command", ["systemctl restart horizon", "service horizon restart"])
+def test_restarting_horizon_brings_the_site_back(target, command):
+    target.host.run_test(command)
+    response = target.wait_for(LOGIN)
+    assert response.status == 200 and TITLE in response.body
+
+
+def test_running_settings_use_memcached_sessions_and_debug_off(target):
+    dump = target.host.check_output(
+        "cd /usr/share/openstack-dashboard && runuser -u horizon -- python3 manage.py shell -c "
+        "\"from django.conf import settings as s; "
+        "print(s.CACHES['default']['BACKEND'], s.SESSION_ENGINE, s.DEBUG, s.ALLOWED_HOSTS)\""
+    )
+    assert dump == (
+        "django.core.cache.backends.memcached.PyMemcacheCache "
+        "django.contrib.sessions.backends.cache False ['localhost', '127.0.0.1']"
+    )
+
+
+def test_secret_key_is_private_to_the_uwsgi_user(target):
+    key = target.host.file("/etc/openstack-dashboard/secret_key")
+    assert (key.user, key.mode) == ("horizon", 0o600)
+    assert len(key.content_string) == 64
+
+
+def test_settings_files_are_readable_by_horizon_only(target):
+    for path in ("/etc/openstack-dashboard/local_settings.py", "/etc/openstack-dashboard/local_settings.d/_9000_nginx_uwsgi.py"):
+        settings = target.host.file(path)
+        assert (settings.user, settings.group, settings.mode) == ("root", "horizon", 0o640), path
+
+
+def test_bad_input_is_refused_before_anything_changes(target):
+    managed = "/etc/nginx/sites-available/horizon /etc/uwsgi/horizon.ini /etc/openstack-dashboard/local_settings.d/*"
+    before = target.host.check_output(f"stat -c '%n %Y %s' {managed}")
+    run = target.deploy("horizon_http_port=70000", "horizon_keystone_url=keystone:5000")
+    assert run.returncode != 0
+    assert "horizon_http_port = '70000': expected a TCP port, a whole number from 1 to 65535" in run.stderr
+    assert "horizon_keystone_url = 'keystone:5000': expected an http:// or https:// URL" in run.stderr
+    assert run.results is None, "no operation may have run"
+    assert target.host.check_output(f"stat -c '%n %Y %s' {managed}") == before
+
+
+def test_changing_webroot_converges_to_a_working_site_and_back(target):
+    moved = target.deploy("horizon_webroot=/dashboard/")
+    assert moved.returncode == 0, describe(moved)
+    page = target.wait_for("/dashboard" + LOGIN)
+    assert page.status == 200 and TITLE in page.body
+    asset = static_asset(page.body)
+    assert asset.startswith("/dashboard/static/")
+    assert target.get(asset).status == 200
+
+    back = target.deploy()
+    assert back.returncode == 0, describe(back)
+    page = target.wait_for(LOGIN)
+    assert page.status == 200 and TITLE in page.body
+    assert target.get(static_asset(page.body)).status == 200
+    again = target.deploy()
+    assert again.changed == 0, describe(again)

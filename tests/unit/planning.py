@@ -1,0 +1,63 @@
+"""Run deploy.py against pyinfra's @fake connector: the plan a host with given facts would get.
+
+Nothing is executed anywhere; the fake host answers fact commands from canned output (an
+os-release file, a host name, a CPU count) and records every command the deploy sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+
+from pyinfra import context
+from pyinfra.api import Config, FileUploadCommand, Inventory, State
+from pyinfra.api.connect import connect_all
+from pyinfra.api.operations import run_ops
+from pyinfra.api.state import StateStage
+from pyinfra_cli.util import load_deploy_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+OS_RELEASES = {
+    "debian:12": 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm',
+    "debian:13": 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nID=debian\nVERSION_ID="13"\nVERSION_CODENAME=trixie',
+    "ubuntu:22.04": 'PRETTY_NAME="Ubuntu 22.04.5 LTS"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy',
+    "ubuntu:24.04": 'PRETTY_NAME="Ubuntu 24.04.3 LTS"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\nVERSION_CODENAME=noble',
+    "rocky:9": 'NAME="Rocky Linux"\nID="rocky"\nVERSION_ID="9.4"',
+}
+
+
+@dataclass
+class Plan:
+    commands: list[str]
+    uploads: dict[str, str]
+
+    def ran(self, fragment: str) -> bool:
+        return any(fragment in command for command in self.commands)
+
+
+def plan(platform: str, **data) -> Plan:
+    """Everything deploy.py would do to a fresh ``platform`` host with ``data``."""
+    name = "@fake/target"
+    responses = {
+        "cat /etc/os-release": OS_RELEASES[platform].splitlines(),
+        "hostname -f": "dash.example.com",
+        "getconf NPROCESSORS_ONLN": "2",
+    }
+    inventory = Inventory(([(name, {**data, "fake_delay": 0, "fake_delay_jitter": 0, "fake_responses": responses})], {}))
+    state = State(inventory, Config())
+    with context.ctx_state.use(state):
+        state.set_stage(StateStage.Connect)
+        connect_all(state)
+        state.set_stage(StateStage.Prepare)
+        load_deploy_file(state, str(ROOT / "deploy.py"))
+        state.set_stage(StateStage.Execute)
+        run_ops(state)
+    host = inventory.get_host(name)
+    uploads = {}
+    for op in state.ops[host].values():
+        for command in op.operation_meta._commands or ():
+            if isinstance(command, FileUploadCommand) and isinstance(command.src, StringIO):
+                uploads[command.dest] = command.src.getvalue()
+    return Plan(commands=list(host.connector.executed_commands), uploads=uploads)

@@ -1,0 +1,106 @@
+"""The configuration files the templates produce, rendered locally."""
+
+import configparser
+
+import pytest
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from operations import TEMPLATES
+from operations.config import HostFacts, resolve
+from operations.horizon import SECRET_KEY_FILE
+
+DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2)
+UBUNTU = HostFacts(os_id="ubuntu", os_version="24.04", fqdn="dash.example.com", cpus=2)
+
+
+def render(name, facts=DEBIAN, **data):
+    # The same strictness as pyinfra's files.template: an undefined variable is an error.
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
+    return env.get_template(name).render(
+        config=resolve(data, facts),
+        secret_key_file=SECRET_KEY_FILE,
+        binary="/opt/horizon-uwsgi/bin/uwsgi",
+        ini="/etc/uwsgi/horizon.ini",
+        docroot="/var/www/horizon",
+    )
+
+
+def uwsgi_ini(**data):
+    parser = configparser.ConfigParser(strict=True, interpolation=None)
+    parser.read_string(render("uwsgi-horizon.ini.j2", **data))
+    return parser["uwsgi"]
+
+
+def test_uwsgi_socket_is_under_run_and_never_world_writable():
+    ini = uwsgi_ini()
+    assert ini["socket"] == "/run/horizon/horizon.sock"
+    assert ini["chmod-socket"] == "660"
+    assert "/tmp" not in render("uwsgi-horizon.ini.j2")
+
+
+def test_uwsgi_has_large_buffer_threads_and_refuses_to_start_without_the_app():
+    ini = uwsgi_ini(horizon_uwsgi_processes=5, horizon_uwsgi_threads=3)
+    assert int(ini["buffer-size"]) >= 32768
+    assert ini["processes"] == "5" and ini["threads"] == "3"
+    assert ini["enable-threads"] == "true"
+    assert ini["need-app"] == "true"
+    assert ini["master"] == "true"
+
+
+def test_uwsgi_entry_point_follows_the_platform():
+    assert uwsgi_ini()["wsgi-file"] == "/usr/share/openstack-dashboard/wsgi.py"
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(render("uwsgi-horizon.ini.j2", facts=UBUNTU))
+    assert parser["uwsgi"]["module"] == "openstack_dashboard.wsgi:application"
+
+
+def test_distro_uwsgi_loads_the_python3_plugin_and_no_virtualenv():
+    ini = uwsgi_ini(horizon_uwsgi_source="distro")
+    assert ini["plugins"] == "python3"
+    assert "virtualenv" not in ini
+
+
+def test_systemd_unit_runs_unprivileged_and_creates_the_socket_directory():
+    unit = render("horizon.service.j2")
+    assert "User=horizon" in unit
+    assert "RuntimeDirectory=horizon" in unit
+    assert "Type=notify" in unit
+    assert "ExecStart=/opt/horizon-uwsgi/bin/uwsgi --ini /etc/uwsgi/horizon.ini" in unit
+    assert "WantedBy=multi-user.target" in unit
+
+
+@pytest.mark.parametrize("webroot", ["/", "/dashboard/"])
+def test_nginx_site_has_the_article_shape_and_static_follows_webroot(webroot):
+    site = render("nginx-horizon.conf.j2", horizon_webroot=webroot, horizon_http_port=8080)
+    assert "listen 8080;" in site
+    assert f"location {webroot}static/ {{" in site
+    assert "alias /var/lib/openstack-dashboard/static/;" in site
+    assert f"location {webroot} {{\n        try_files $uri @horizon;" in site
+    assert "uwsgi_pass unix:/run/horizon/horizon.sock;" in site
+    assert "max-age=2592000" in site
+    assert site.count("{") == site.count("}")
+
+
+def test_settings_dropin_is_valid_python_with_memcached_sessions():
+    source = render(
+        "horizon-settings.py.j2",
+        horizon_memcached_servers="10.0.0.1:11211,10.0.0.2:11211",
+        horizon_webroot="/dashboard/",
+        horizon_keystone_url="https://keystone.example.com:5000/v3",
+    )
+    namespace = {}
+    # Horizon's own module is not installed here: stand in for the one function the file uses.
+    exec(compile(source.replace("from horizon.utils import secret_key as _secret_key", ""), "dropin", "exec"),
+         {"_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")})}, namespace)
+    assert namespace["SECRET_KEY"] == f"read:{SECRET_KEY_FILE}"
+    assert namespace["DEBUG"] is False
+    assert namespace["WEBROOT"] == "/dashboard/"
+    assert namespace["STATIC_URL"] == "/dashboard/static/"
+    assert namespace["LOGIN_URL"] == "/dashboard/auth/login/"
+    assert namespace["SESSION_ENGINE"] == "django.contrib.sessions.backends.cache"
+    cache = namespace["CACHES"]["default"]
+    assert cache["BACKEND"] == "django.core.cache.backends.memcached.PyMemcacheCache"
+    assert cache["LOCATION"] == ["10.0.0.1:11211", "10.0.0.2:11211"]
+    assert cache["OPTIONS"]["ignore_exc"] is True
+    assert namespace["OPENSTACK_KEYSTONE_URL"] == "https://keystone.example.com:5000/v3"
+    assert namespace["ALLOWED_HOSTS"] == ["dash.example.com"]
