@@ -33,6 +33,16 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("image", images, scope="module")
 
 
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers to check, not to follow."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_KeepRedirects)
+
+
 @dataclass
 class Response:
     status: int
@@ -54,7 +64,7 @@ class Target:
     def get(self, path: str, timeout: float = 30) -> Response:
         request = urllib.request.Request(f"http://localhost:{self.port}{path}")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _opener.open(request, timeout=timeout) as response:
                 return Response(response.status, dict(response.headers), response.read().decode(errors="replace"))
         except urllib.error.HTTPError as error:
             return Response(error.code, dict(error.headers), error.read().decode(errors="replace"))

@@ -104,3 +104,10 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     assert cache["OPTIONS"]["ignore_exc"] is True
     assert namespace["OPENSTACK_KEYSTONE_URL"] == "https://keystone.example.com:5000/v3"
     assert namespace["ALLOWED_HOSTS"] == ["dash.example.com"]
+
+
+def test_uwsgi_mounts_horizon_under_a_webroot_other_than_slash():
+    ini = uwsgi_ini(horizon_webroot="/dashboard/")
+    assert ini["mount"] == "/dashboard=/usr/share/openstack-dashboard/wsgi.py"
+    assert ini["manage-script-name"] == "true"
+    assert "wsgi-file" not in ini
