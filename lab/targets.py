@@ -19,9 +19,14 @@ from docker.models.containers import Container
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORK = "horizon-lab"
-# Downloaded .debs are kept here between containers and runs: the packages are still the
-# distribution's real ones, installed by the deploy, only not fetched twice.
-APT_CACHE = Path(os.environ.get("HORIZON_LAB_APT_CACHE", "/var/cache/horizon-lab/apt"))
+# Downloaded .debs are kept by an apt-cacher-ng container on the lab network, between
+# containers and runs: the packages are still the distribution's real ones, installed by the
+# deploy, only not fetched twice. A proxy rather than a shared /var/cache/apt/archives, because
+# apt locks that directory and several targets install packages at the same time.
+APT_PROXY = "horizon-lab-apt-cache"
+APT_PROXY_IMAGE = "horizon-lab/apt-cache"
+APT_PROXY_STORE = Path(os.environ.get("HORIZON_LAB_APT_CACHE", "/var/cache/horizon-lab/apt-cacher-ng"))
+DEBIAN_ARCHIVE = "deb.debian.org"
 
 
 @dataclass(frozen=True)
@@ -62,14 +67,42 @@ def remove(name: str) -> None:
         pass
 
 
-def start(name: str, image: str, publish: dict[int, int] | None = None, cache_apt: bool = True) -> Container:
+def ensure_apt_proxy() -> None:
+    """The apt-cacher-ng container, running; its image is built from the Debian 12 one once."""
+    docker_client = client()
+    try:
+        if docker_client.containers.get(APT_PROXY).status == "running":
+            return
+        remove(APT_PROXY)
+    except docker.errors.NotFound:
+        pass
+    if not docker_client.images.list(name=APT_PROXY_IMAGE):
+        builder = docker_client.containers.run(ensure_image("debian:12"), ["sleep", "infinity"], detach=True)
+        try:
+            installed = builder.exec_run(
+                "sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends apt-cacher-ng'",
+                environment={"DEBIAN_FRONTEND": "noninteractive"},
+            )
+            if installed.exit_code != 0:
+                raise RuntimeError(f"building {APT_PROXY_IMAGE}: {installed.output.decode()[-2000:]}")
+            builder.commit(APT_PROXY_IMAGE, changes=['CMD ["apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1"]'])
+        finally:
+            builder.remove(force=True)
+    APT_PROXY_STORE.mkdir(parents=True, exist_ok=True)
+    docker_client.containers.run(
+        APT_PROXY_IMAGE,
+        name=APT_PROXY,
+        detach=True,
+        network=NETWORK,
+        volumes={str(APT_PROXY_STORE): {"bind": "/var/cache/apt-cacher-ng", "mode": "rw"}},
+    )
+
+
+def start(name: str, image: str, publish: dict[int, int] | None = None) -> Container:
     """Start a fresh systemd container ``name`` from ``image`` and wait until systemd has booted."""
     remove(name)
     ensure_network()
-    volumes = {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}}
-    if cache_apt:
-        APT_CACHE.mkdir(parents=True, exist_ok=True)
-        volumes[str(APT_CACHE)] = {"bind": "/var/cache/apt/archives", "mode": "rw"}
+    ensure_apt_proxy()
     container = client().containers.run(
         ensure_image(image),
         name=name,
@@ -79,10 +112,15 @@ def start(name: str, image: str, publish: dict[int, int] | None = None, cache_ap
         cap_add=["SYS_ADMIN"],
         security_opt=["seccomp=unconfined"],
         cgroupns="host",
-        volumes=volumes,
+        volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
         tmpfs={"/run": "", "/run/lock": ""},
         stop_signal="SIGRTMIN+3",
         ports={f"{inside}/tcp": ("127.0.0.1", outside) for inside, outside in (publish or {}).items()},
+    )
+    # Only Debian's archive goes through the cache; any other repository is reached directly.
+    container.exec_run(
+        ["sh", "-c", f'echo \'Acquire::http::Proxy::{DEBIAN_ARCHIVE} "http://{APT_PROXY}:3142";\' '
+                     ">/etc/apt/apt.conf.d/00horizon-lab-cache"]
     )
     wait_for_boot(container)
     return container
@@ -115,20 +153,20 @@ class DeployRun:
         return [op["name"] for op in self.results["operations"] if op["success"]]
 
 
-def pyinfra_command(*data: str, json_output: bool = True) -> list[str]:
-    """``pyinfra -y [--json] [--data k=v ...] inventory.py deploy.py``, as users run it."""
+def pyinfra_command(*data: str, json_output: bool = True, inventory: str = "inventory.py", deploy: str = "deploy.py") -> list[str]:
+    """``pyinfra -y [--json] [--data k=v ...] INVENTORY DEPLOY``, as users run it."""
     command = [str(ROOT / ".venv" / "bin" / "pyinfra"), "-y"] + (["--json"] if json_output else [])
     for item in data:
         command += ["--data", item]
-    return command + ["inventory.py", "deploy.py"]
+    return command + [inventory, deploy]
 
 
-def deploy(container: str, *data: str) -> DeployRun:
-    """Deploy to the lab container ``container`` and collect pyinfra's JSON results."""
+def run_deploy(*data: str, inventory: str = "inventory.py", env: dict[str, str] | None = None) -> DeployRun:
+    """Run ``deploy.py`` against ``inventory`` and collect pyinfra's JSON results."""
     completed = subprocess.run(
-        pyinfra_command(*data),
+        pyinfra_command(*data, inventory=inventory),
         cwd=ROOT,
-        env={**os.environ, "HORIZON_LAB_CONTAINER": container},
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
     )
@@ -137,3 +175,8 @@ def deploy(container: str, *data: str) -> DeployRun:
     except (json.JSONDecodeError, KeyError, TypeError):
         results = None
     return DeployRun(completed.returncode, results, completed.stderr)
+
+
+def deploy(container: str, *data: str) -> DeployRun:
+    """Deploy to the lab container ``container`` through the default inventory."""
+    return run_deploy(*data, env={"HORIZON_LAB_CONTAINER": container})
