@@ -18,13 +18,16 @@ default is in ``operations/defaults.py`` and the README.
 import os
 
 LAB_CONTAINER = os.environ.get("HORIZON_LAB_CONTAINER", "horizon-lab")
+LAB_KEYSTONE = "horizon-lab-keystone"
 LAB_PORT = int(os.environ.get("HORIZON_LAB_PORT", "8080"))
 
 # What the lab needs beyond the defaults: the browser reaches the container through a port
-# published on this machine's loopback, so those are the host names it sends.
+# published on this machine's loopback, so those are the host names it sends; the lab's
+# Keystone (lab/keystone.py) is another container on the same network.
 LAB_DATA = {
     "horizon_server_name": "localhost",
     "horizon_allowed_hosts": ["localhost", "127.0.0.1"],
+    "horizon_keystone_url": f"http://{LAB_KEYSTONE}:5000/v3",
 }
 
 _named = [name.strip() for name in os.environ.get("HORIZON_HOSTS", "").split(",") if name.strip()]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make this machine able to run the lab and the tests: a Docker engine, debootstrap, and a
+# Make this machine able to run the lab and the tests: a Docker engine, debootstrap, Chromium, and a
 # virtualenv with requirements.txt. Safe to run again; it only does what is missing.
 # Meant for a Debian host where we are root (as the CI and development machines are).
 set -euo pipefail
@@ -11,6 +11,9 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 # The repository test builds and signs a small apt repository.
 command -v apt-ftparchive >/dev/null || need+=(apt-utils)
 command -v gpg >/dev/null || need+=(gnupg)
+# The browser tests drive Debian's Chromium through its matching chromedriver.
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing ${need[*]}" >&2
     apt-get update -q >/dev/null

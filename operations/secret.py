@@ -6,12 +6,12 @@ import hashlib
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+from pyinfra.api import FileUploadCommand, OperationError, QuoteString, StringCommand, operation
 from pyinfra.facts.files import File, Sha256File
 
 
 @operation()
-def secret_file(path: str, user: str, group: str, generate: str, value: str | None = None):
+def secret_file(path: str, user: str, group: str, generate: str | None = None, value: str | None = None):
     """
     Keep a secret in a 0600 file on the host.
 
@@ -22,7 +22,7 @@ def secret_file(path: str, user: str, group: str, generate: str, value: str | No
     + user: owner of the file (the only one who can read it)
     + group: group of the file
     + generate: shell command that prints a new secret on the host, run only when the file is
-      missing and no ``value`` is given
+      missing and no ``value`` is given (one of the two is required)
     + value: the secret to store; ``None`` keeps what the file holds
 
     **Example:**
@@ -41,6 +41,8 @@ def secret_file(path: str, user: str, group: str, generate: str, value: str | No
     if value is None:
         if current:
             host.noop(f"{path} exists: its secret is kept")
+        elif generate is None:
+            raise OperationError(f"{path} is missing and neither a value nor a generator was given")
         else:
             # umask before the redirection: the file is never readable by others, even briefly.
             yield StringCommand(f"umask 077 && {generate} >", QuoteString(path))

@@ -1,7 +1,8 @@
 """Real systemd containers, deployed through the pyinfra command line exactly as users do.
 
-The base images are a parameter (``--image``, repeatable; default Debian 12 and 13). Where a
-registry is reachable, ``--image ubuntu:24.04`` runs the same tests on Ubuntu.
+The base images are a parameter (``--image``, repeatable, see tests/conftest.py; default
+Debian 12 and 13). Where a registry is reachable, ``--image ubuntu:24.04`` runs the same tests
+on Ubuntu.
 """
 
 from __future__ import annotations
@@ -15,22 +16,11 @@ from dataclasses import dataclass
 import pytest
 import testinfra
 
-from lab import targets
+from lab import identity, targets
 
-DEFAULT_IMAGES = ["debian:12", "debian:13"]
 # What the tests' requests look like to Horizon: they come through a port published on
 # this machine's loopback.
 TEST_DATA = ("horizon_server_name=localhost", "horizon_allowed_hosts=localhost,127.0.0.1")
-
-
-def pytest_addoption(parser):
-    parser.addoption("--image", action="append", help=f"base image of the targets (default: {DEFAULT_IMAGES})")
-
-
-def pytest_generate_tests(metafunc):
-    if "image" in metafunc.fixturenames:
-        images = metafunc.config.getoption("image") or DEFAULT_IMAGES
-        metafunc.parametrize("image", images, scope="module")
 
 
 class _KeepRedirects(urllib.request.HTTPRedirectHandler):
@@ -57,9 +47,14 @@ class Target:
     name: str
     port: int
     host: testinfra.host.Host
+    keystone: identity.Keystone
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}/"
 
     def deploy(self, *data: str) -> targets.DeployRun:
-        return targets.deploy(self.name, *TEST_DATA, *data)
+        return targets.deploy(self.name, *TEST_DATA, f"horizon_keystone_url={self.keystone.url}", *data)
 
     def get(self, path: str, timeout: float = 30) -> Response:
         request = urllib.request.Request(f"http://localhost:{self.port}{path}")
@@ -82,27 +77,53 @@ class Target:
             time.sleep(0.5)
 
 
-def start_target(name: str, image: str) -> Target:
+def start_target(name: str, image: str, keystone: identity.Keystone) -> Target:
     container = targets.start(name, image, publish={80: None})
     container.reload()
     port = int(container.ports["80/tcp"][0]["HostPort"])
-    return Target(name, port, testinfra.get_host(f"docker://{name}"))
+    return Target(name, port, testinfra.get_host(f"docker://{name}"), keystone)
+
+
+@pytest.fixture(scope="session")
+def keystone():
+    """The lab's real Keystone, shared by every test; it provisions while the dashboards deploy."""
+    started = identity.start_keystone("horizon-test-keystone")
+    yield started
+    targets.remove(started.name)
+
+
+@pytest.fixture(scope="session")
+def ready_keystone(keystone):
+    """The same Keystone, once it answers: for the tests that log in."""
+    keystone.wait()
+    return keystone
 
 
 @pytest.fixture(scope="module")
-def target_factory(request):
+def target_factory(request, keystone):
     """Start containers named after the test module; removed when the module is done."""
     started = []
 
     def start(suffix: str, image: str) -> Target:
         slug = re.sub(r"[^a-z0-9]+", "-", f"{request.module.__name__.rsplit('.', 1)[-1]}-{suffix}-{image}")
-        target = start_target(f"horizon-test-{slug}".strip("-"), image)
+        target = start_target(f"horizon-test-{slug}".strip("-"), image, keystone)
         started.append(target.name)
         return target
 
     yield start
     for name in started:
         targets.remove(name)
+
+
+@pytest.fixture(scope="session")
+def fresh(image, keystone):
+    """A fresh host of ``image`` deployed twice with the defaults; shared by the modules that
+    test what a deployed dashboard does (deploy, login, browser)."""
+    target = start_target(f"horizon-test-fresh-{re.sub(r'[^a-z0-9]+', '-', image)}", image, keystone)
+    first = target.deploy()
+    second = target.deploy()
+    yield target, first, second
+    targets.remove(target.name)
 
 
 def static_asset(login_page: str) -> str:

@@ -88,10 +88,14 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
         horizon_webroot="/dashboard/",
         horizon_keystone_url="https://keystone.example.com:5000/v3",
     )
-    namespace = {}
-    # Horizon's own module is not installed here: stand in for the one function the file uses.
-    exec(compile(source.replace("from horizon.utils import secret_key as _secret_key", ""), "dropin", "exec"),
-         {"_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")})}, namespace)
+    # Horizon execs its drop-ins in the namespace of its settings module, which already holds
+    # HORIZON_CONFIG. Horizon's own module is not installed here: stand in for the one function
+    # the file uses.
+    namespace = {
+        "HORIZON_CONFIG": {"user_home": "openstack_dashboard.views.get_user_home"},
+        "_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")}),
+    }
+    exec(compile(source.replace("from horizon.utils import secret_key as _secret_key", ""), "dropin", "exec"), namespace)
     assert namespace["SECRET_KEY"] == f"read:{SECRET_KEY_FILE}"
     assert namespace["DEBUG"] is False
     assert namespace["WEBROOT"] == "/dashboard/"
@@ -104,6 +108,7 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     assert cache["OPTIONS"]["ignore_exc"] is True
     assert namespace["OPENSTACK_KEYSTONE_URL"] == "https://keystone.example.com:5000/v3"
     assert namespace["ALLOWED_HOSTS"] == ["dash.example.com"]
+    assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_landing_page"]
 
 
 def test_uwsgi_mounts_horizon_under_a_webroot_other_than_slash():

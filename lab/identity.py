@@ -1,0 +1,95 @@
+"""The lab's Keystone: a systemd container provisioned by ``lab/keystone.py`` through pyinfra.
+
+Provisioning runs in the background while the dashboards are deployed (they do not need
+Keystone until someone logs in); ``Keystone.wait()`` joins it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+from lab import targets
+
+ADMIN = "admin"
+REGION = "RegionOne"
+# The article's four parts of a cloud, as Keystone's catalog names them. Their endpoints point
+# at a port of the Keystone container where nothing listens: the dashboard offers the
+# services, and every call to them fails at once, as with a service that is down.
+SERVICES = {
+    "compute": ("nova", 8774),
+    "network": ("neutron", 9696),
+    "volumev3": ("cinderv3", 8776),
+    "object-store": ("swift", 8080),
+}
+
+
+@dataclass
+class Keystone:
+    name: str
+    admin_password: str = field(repr=False)
+    _provisioning: subprocess.Popen | None = field(default=None, repr=False)
+    _output: tempfile.TemporaryFile | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The public identity endpoint, as the dashboards on the lab network reach it."""
+        return f"http://{self.name}:5000/v3"
+
+    def provision(self) -> None:
+        """Start ``pyinfra @docker/NAME lab/keystone.py``; the password goes by environment only."""
+        # Output to a file, not a pipe: nobody reads it until wait(), and a full pipe would stall pyinfra.
+        self._output = tempfile.TemporaryFile(mode="w+")
+        self._provisioning = subprocess.Popen(
+            targets.pyinfra_command(json_output=False, inventory=f"@docker/{self.name}", deploy="lab/keystone.py"),
+            cwd=targets.ROOT,
+            env={**os.environ, "HORIZON_LAB_ADMIN_PASSWORD": self.admin_password},
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait(self) -> None:
+        """Block until provisioning is done; raise with pyinfra's output if it failed."""
+        if self._provisioning is None:
+            return
+        returncode = self._provisioning.wait()
+        self._output.seek(0)
+        output = self._output.read()
+        self._provisioning = self._output = None
+        if returncode != 0:
+            raise RuntimeError(f"provisioning Keystone in {self.name} failed:\n{output[-4000:]}")
+
+    def set_services(self, types: list[str]) -> None:
+        """Make the catalog hold exactly identity and the given ``SERVICES``."""
+        script = f"""
+import openstack
+wanted = {json.dumps({kind: SERVICES[kind] for kind in types})}
+every = {json.dumps(SERVICES)}
+cloud = openstack.connect(cloud="lab")
+for kind, (name, port) in every.items():
+    service = cloud.identity.find_service(name)
+    if service and kind not in wanted:
+        cloud.identity.delete_service(service)
+    elif kind in wanted and not service:
+        service = cloud.identity.create_service(type=kind, name=name)
+        cloud.identity.create_endpoint(
+            service_id=service.id, interface="public", region_id="{REGION}",
+            url=f"http://{self.name}:{{port}}/",
+        )
+"""
+        result = targets.client().containers.get(self.name).exec_run(["python3", "-c", script])
+        if result.exit_code != 0:
+            raise RuntimeError(f"setting the catalog of {self.name}: {result.output.decode()[-2000:]}")
+
+
+def start_keystone(name: str, image: str = "debian:12") -> Keystone:
+    """A fresh Keystone container with a new random admin password, provisioning under way."""
+    targets.start(name, image)
+    keystone = Keystone(name, admin_password=secrets.token_urlsafe(18))
+    keystone.provision()
+    return keystone

@@ -1,0 +1,107 @@
+"""The lab's identity service: Debian's own keystone package, SQLite, an admin bootstrapped once.
+
+    HORIZON_LAB_ADMIN_PASSWORD=... pyinfra @docker/horizon-lab-keystone lab/keystone.py
+
+Lab code, not part of the product: it gives the lab's dashboards a real Keystone to log in to.
+The admin password comes from the environment (never from a command line) and lands in 0600
+files only. Keystone's public endpoint is ``http://<container name>:5000/v3`` on the lab network.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.facts.files import Directory, File
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from operations.packages import install
+from operations.secret import secret_file
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+REGION = "RegionOne"
+PASSWORD_FILE = "/etc/keystone/lab-admin-password"
+DATABASE = "/var/lib/keystone/keystone.sqlite"
+
+public_url = f"http://{host.name.rpartition('/')[2]}:5000/v3"
+password = os.environ["HORIZON_LAB_ADMIN_PASSWORD"]
+database_missing = not host.get_fact(File, path=DATABASE)
+
+
+def as_keystone(command: str) -> str:
+    return f"runuser -u keystone -- keystone-manage {command}"
+
+
+install("Keystone", ["keystone"])
+config = files.template(
+    name="keystone.conf",
+    src=str(TEMPLATES / "keystone.conf.j2"),
+    dest="/etc/keystone/keystone.conf",
+    user="root",
+    group="keystone",
+    mode="0640",
+)
+schema = server.shell(
+    name="Keystone database schema",
+    commands=[
+        as_keystone("db_sync"),
+        # Write-ahead logging: readers then never block a writer. In SQLite's default mode a
+        # read left open by one of Keystone's many workers fails every write with "database
+        # is locked".
+        f"runuser -u keystone -- sqlite3 {DATABASE} 'PRAGMA journal_mode=WAL;'",
+    ],
+    _if=lambda: database_missing or config.did_change(),
+)
+for kind in ("fernet", "credential"):
+    if host.get_fact(Directory, path=f"/etc/keystone/{kind}-keys"):
+        host.noop(f"Keystone's {kind} keys exist: kept, or every token and credential would be lost")
+    else:
+        server.shell(
+            name=f"Keystone {kind} keys",
+            commands=[f"keystone-manage {kind}_setup --keystone-user keystone --keystone-group keystone"],
+        )
+admin_password = secret_file(
+    name="Lab admin password",
+    path=PASSWORD_FILE,
+    user="root",
+    group="root",
+    value=password,
+)
+server.shell(
+    name="Bootstrap the admin user, project, role, region and identity endpoint",
+    commands=[
+        f'OS_BOOTSTRAP_PASSWORD="$(cat {PASSWORD_FILE})" '
+        + as_keystone(
+            "bootstrap --bootstrap-username admin --bootstrap-project-name admin "
+            f"--bootstrap-role-name admin --bootstrap-service-name keystone "
+            f"--bootstrap-region-id {REGION} --bootstrap-public-url {public_url}"
+        )
+    ],
+    _if=any_changed(schema, admin_password),
+)
+files.template(
+    name="clouds.yaml for the openstack client",
+    src=str(TEMPLATES / "clouds.yaml.j2"),
+    dest="/root/.config/openstack/clouds.yaml",
+    user="root",
+    group="root",
+    mode="0644",
+    public_url=public_url,
+    region=REGION,
+)
+secret_file(
+    name="The openstack client's copy of the admin password",
+    path="/root/.config/openstack/secure.yaml",
+    user="root",
+    group="root",
+    # JSON is YAML: the password needs no escaping rules of its own.
+    value=json.dumps({"clouds": {"lab": {"auth": {"password": password}}}}),
+)
+systemd.service(
+    name="Restart Keystone for its new configuration",
+    service="keystone",
+    restarted=True,
+    _if=any_changed(config, schema),
+)
+systemd.service(name="Keystone enabled and running", service="keystone", running=True, enabled=True)

@@ -1,0 +1,61 @@
+"""A person using the dashboard, as far as HTTP goes, and what they see on its pages."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+import requests
+
+LOGIN = "auth/login/"
+LOGOUT = "auth/logout/"
+
+
+class DashboardUser:
+    """Cookies, the login form's hidden fields and a Referer: what a browser's form post sends."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.http = requests.Session()
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.http.get(urljoin(self.url, path), timeout=60, **kwargs)
+
+    def login(self, username: str, password: str) -> requests.Response:
+        form_page = self.get(LOGIN)
+        form_page.raise_for_status()
+        fields = hidden_fields(form_page.text)
+        fields.update(username=username, password=password)
+        return self.http.post(
+            urljoin(self.url, LOGIN), data=fields, headers={"Referer": form_page.url}, timeout=60
+        )
+
+    def logout(self) -> requests.Response:
+        return self.get(LOGOUT)
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The login form's hidden inputs: the CSRF token, the region and Horizon's decoy fields."""
+    form = page[page.index("<form") : page.index("</form>")]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def title(page: str) -> str:
+    match = re.search(r"<title>\s*(.*?)\s*</title>", page, re.S)
+    return match.group(1) if match else ""
+
+
+def error_messages(page: str) -> list[str]:
+    """Horizon's error alerts, on forms and in its messages (not the "requires JavaScript" notice)."""
+    alerts = re.findall(r'<div class="alert alert-danger(?: alert-dismissable[^"]*)?">(.*?)</div>', page, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", alert).split()) for alert in alerts]
+
+
+def project_panel_groups(page: str) -> set[str]:
+    """The groups of the Project dashboard's navigation: compute, volumes, network, object_store..."""
+    return set(re.findall(r'id="sidebar-accordion-project-([a-z_]+)"', page))
+
+
+def listed_projects(page: str) -> list[str]:
+    """The project names in Identity → Projects' table."""
+    return re.findall(r'data-display="([^"]+)"[^>]*id="tenants__row__', page)
