@@ -92,7 +92,9 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     # HORIZON_CONFIG. Horizon's own module is not installed here: stand in for the one function
     # the file uses.
     namespace = {
+        "__name__": "openstack_dashboard.settings",
         "HORIZON_CONFIG": {"user_home": "openstack_dashboard.views.get_user_home"},
+        "MIDDLEWARE": ("django.middleware.common.CommonMiddleware",),
         "_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")}),
     }
     exec(compile(source.replace("from horizon.utils import secret_key as _secret_key", ""), "dropin", "exec"), namespace)
@@ -109,6 +111,7 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     assert namespace["OPENSTACK_KEYSTONE_URL"] == "https://keystone.example.com:5000/v3"
     assert namespace["ALLOWED_HOSTS"] == ["dash.example.com"]
     assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_landing_page"]
+    assert namespace["MIDDLEWARE"][-1] == "openstack_dashboard.settings.ServiceUnavailableMiddleware"
 
 
 def test_uwsgi_mounts_horizon_under_a_webroot_other_than_slash():
