@@ -12,6 +12,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -33,6 +34,33 @@ class HostFacts:
     os_version: str
     fqdn: str
     cpus: int
+    # The inventory name pyinfra knows the host by.
+    name: str = "localhost"
+
+
+# Inventory groups: the hosts that serve the dashboard, and the optional load balancers in front
+# of them. Without a `horizon` group, every host that is not a load balancer serves it.
+DASHBOARD_GROUP = "horizon"
+LOAD_BALANCER_GROUP = "horizon_loadbalancers"
+MEMCACHED_PORT = 11211
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Node:
+    """A dashboard host as every host of the deploy sees it: its inventory name and raw data."""
+
+    name: str
+    data: dict[str, Any] = field(hash=False, compare=False)
+
+    @property
+    def address(self) -> str:
+        """Where the other hosts reach it: set, or the name pyinfra connects to."""
+        connected_as = self.name.rpartition("/")[2] if self.name.startswith("@") else self.name
+        return self.data.get("horizon_node_address") or self.data.get("ssh_hostname") or connected_as
+
+    def memcached_listen(self, fleet_size: int) -> str:
+        return self.data.get("horizon_memcached_listen") or (self.address if fleet_size > 1 else LOOPBACK)
 
 
 @dataclass(frozen=True)
@@ -65,6 +93,7 @@ class HorizonConfig:
     session_timeout: int
     http_port: int
     static_max_age: int
+    node_address: str
 
     @property
     def uses_cloud_archive(self) -> bool:
@@ -73,6 +102,22 @@ class HorizonConfig:
     @property
     def static_url(self) -> str:
         return f"{self.webroot}static/"
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    address: str
+    port: int
+
+
+@dataclass(frozen=True)
+class LoadBalancerConfig:
+    http_port: int
+    # The Host header and path of the health check: the login page, under the dashboard's name.
+    server_name: str
+    login_path: str
+    backends: tuple[Backend, ...]
 
 
 class _Invalid(ValueError):
@@ -147,6 +192,12 @@ def _allowed_host(value: Any) -> str:
     return _hostname(value)
 
 
+def _listen_address(value: Any) -> str:
+    if value in ("0.0.0.0", "::", "[::]", "*"):
+        raise _Invalid("one address of this host, not a wildcard: memcached has no authentication")
+    return _hostname(value)
+
+
 def _host_port(value: Any) -> str:
     if isinstance(value, str) and ":" in value:
         host, _, port = value.rpartition(":")
@@ -216,11 +267,11 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "version": _version,
     "positive_int": _positive_int,
     "positive_int_or_none": _optional(_positive_int),
-    "hostname": _hostname,
     "hostname_or_none": _optional(_hostname),
     "hostname_list_or_none": _optional(_list_of(_allowed_host)),
     "webroot": _webroot,
-    "host_port_list": _list_of(_host_port),
+    "host_port_list_or_none": _optional(_list_of(_host_port)),
+    "listen_address_or_none": _optional(_listen_address),
     "secret_or_none": _optional(_secret),
     "time_zone": _time_zone,
     "port": _port,
@@ -275,17 +326,33 @@ def _release(platform: Platform, requested: str, has_repository: bool) -> str:
     raise _Invalid(f"`auto` or {expected}")
 
 
-def resolve(data: dict[str, Any], facts: HostFacts) -> HorizonConfig:
-    """Turn raw host data into a checked ``HorizonConfig``; raise ``ConfigError`` listing every problem."""
+def _fleet_problems(values: dict[str, Any], fleet: Sequence[Node], this: Node) -> list[str]:
+    """What several hosts serving one dashboard must share, and this host's data lacks."""
+    if len(fleet) < 2:
+        return []
+    hosts = f"{len(fleet)} hosts serve this dashboard ({', '.join(node.name for node in fleet)})"
+    problems = []
+    if not values.get("horizon_secret_key"):
+        problems.append(f"horizon_secret_key is not set, but {hosts}: they must share one secret key, "
+                        "or a session signed by one is refused by the others")
+    if not values.get("horizon_server_name"):
+        problems.append(f"horizon_server_name is not set, but {hosts}: they must answer to one name, "
+                        "the one users (and the load balancer) reach the dashboard by")
+    listen = this.memcached_listen(len(fleet))
+    if not values.get("horizon_memcached_servers") and (listen.startswith("127.") or listen in ("localhost", "::1")):
+        problems.append(f"horizon_memcached_listen = {listen!r}: expected an address the other dashboard "
+                        f"hosts reach, because {hosts} and they share their memcached")
+    return problems
+
+
+def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) -> HorizonConfig:
+    """Turn raw host data into a checked ``HorizonConfig``; raise ``ConfigError`` listing every problem.
+
+    ``fleet`` is every host that serves the dashboard, this one included (none: this one alone).
+    """
     platform = _platform(facts)
     problems = _unknown_keys(data)
-    values: dict[str, Any] = {}
-    for setting in SETTINGS:
-        raw = data.get(setting.name, setting.default)
-        try:
-            values[setting.name] = _coerce(setting, raw)
-        except _Invalid as expected:
-            problems.append(f"{setting.name} = {_shown(setting, raw)}: expected {expected}")
+    values = _coerce_all(data, problems)
 
     repository_keys = ("horizon_apt_repository_url", "horizon_apt_repository_suite", "horizon_apt_repository_key")
     given = [key for key in repository_keys if values.get(key)]
@@ -300,6 +367,10 @@ def resolve(data: dict[str, Any], facts: HostFacts) -> HorizonConfig:
             )
         except _Invalid as expected:
             problems.append(f"horizon_openstack_release = {data.get('horizon_openstack_release')!r}: expected {expected}")
+
+    this = Node(facts.name, data)
+    fleet = tuple(fleet) or (this,)
+    problems += _fleet_problems(values, fleet, this)
 
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
@@ -324,15 +395,75 @@ def resolve(data: dict[str, Any], facts: HostFacts) -> HorizonConfig:
         server_name=server_name,
         allowed_hosts=values["horizon_allowed_hosts"] or (server_name,),
         webroot=values["horizon_webroot"],
-        memcached_servers=values["horizon_memcached_servers"],
-        memcached_listen=values["horizon_memcached_listen"],
+        memcached_servers=values["horizon_memcached_servers"]
+        or tuple(f"{node.memcached_listen(len(fleet))}:{MEMCACHED_PORT}" for node in fleet),
+        memcached_listen=this.memcached_listen(len(fleet)),
         memcached_memory=values["horizon_memcached_memory"],
         secret_key=values["horizon_secret_key"],
         time_zone=values["horizon_time_zone"],
         session_timeout=values["horizon_session_timeout"],
         http_port=values["horizon_http_port"],
         static_max_age=values["horizon_static_max_age"],
+        node_address=this.address,
     )
+
+
+def _coerce_all(data: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Every setting coerced from ``data`` or its default; what cannot be is added to ``problems``."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = data.get(setting.name, setting.default)
+        try:
+            values[setting.name] = _coerce(setting, raw)
+        except _Invalid as expected:
+            problems.append(f"{setting.name} = {_shown(setting, raw)}: expected {expected}")
+    return values
+
+
+def resolve_load_balancer(data: dict[str, Any], fleet: Sequence[Node]) -> LoadBalancerConfig:
+    """The load balancer's view: its own port and the dashboard's name, and every dashboard host."""
+    problems = _unknown_keys(data)
+    values = _coerce_all(data, problems)
+    if not fleet:
+        problems.append(f"no host in the `{DASHBOARD_GROUP}` group: the load balancer has nothing to balance")
+    if not values.get("horizon_server_name"):
+        problems.append("horizon_server_name is not set: the health check asks every dashboard host for its "
+                        "login page under that name")
+    backends = []
+    for node in fleet:
+        port = node.data.get("horizon_http_port", DEFAULTS["horizon_http_port"])
+        try:
+            backends.append(Backend(re.sub(r"[^A-Za-z0-9_.-]+", "-", node.name).strip("-"), node.address, _port(port)))
+        except _Invalid as expected:
+            problems.append(f"horizon_http_port of {node.name} = {port!r}: expected {expected}")
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return LoadBalancerConfig(
+        http_port=values["horizon_http_port"],
+        server_name=values["horizon_server_name"],
+        login_path=f"{values['horizon_webroot']}auth/login/",
+        backends=tuple(backends),
+    )
+
+
+def dashboard_fleet(inventory) -> tuple[Node, ...]:
+    """The hosts that serve the dashboard, in inventory order."""
+    hosts = inventory.get_group(DASHBOARD_GROUP, default=None)
+    if hosts is None:
+        hosts = [host for host in inventory if LOAD_BALANCER_GROUP not in host.groups]
+    return tuple(Node(host.name, host.data.dict()) for host in hosts)
+
+
+def is_load_balancer(host) -> bool:
+    return LOAD_BALANCER_GROUP in host.groups
+
+
+def load_load_balancer_config(host) -> LoadBalancerConfig:
+    """The load balancer's configuration from its data and the inventory's dashboard hosts."""
+    try:
+        return resolve_load_balancer(host.data.dict(), dashboard_fleet(host.inventory))
+    except ConfigError as error:
+        raise ConfigError(f"{host.name}: {error}") from None
 
 
 def load_config(host) -> HorizonConfig:
@@ -346,8 +477,9 @@ def load_config(host) -> HorizonConfig:
         os_version=os_release.get("version_id", ""),
         fqdn=host.get_fact(Command, "hostname -f 2>/dev/null || uname -n").strip(),
         cpus=host.get_fact(Cpus) or 1,
+        name=host.name,
     )
     try:
-        return resolve(host.data.dict(), facts)
+        return resolve(host.data.dict(), facts, dashboard_fleet(host.inventory))
     except ConfigError as error:
         raise ConfigError(f"{host.name}: {error}") from None

@@ -102,8 +102,9 @@ SETTINGS: tuple[Setting, ...] = (
         "horizon_server_name",
         None,
         "hostname_or_none",
-        "Name the dashboard is served under (NGINX `server_name`). Unset: the host's FQDN "
-        "(`hostname -f`).",
+        "Name the dashboard is served under (NGINX `server_name`, the load balancer's health "
+        "check). Unset: the host's FQDN (`hostname -f`); required when several hosts serve one "
+        "dashboard.",
     ),
     Setting(
         "horizon_allowed_hosts",
@@ -121,17 +122,19 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "horizon_memcached_servers",
-        ["127.0.0.1:11211"],
-        "host_port_list",
-        "memcached servers (`host:port`) holding sessions and Horizon's cache. Every Horizon "
-        "node must list the same servers.",
+        None,
+        "host_port_list_or_none",
+        "memcached servers (`host:port`) holding sessions and Horizon's cache. Unset: the "
+        "memcached of every dashboard host (`horizon_memcached_listen`, port 11211), so that "
+        "every node lists the same servers and a user stays logged in whichever node answers.",
     ),
     Setting(
         "horizon_memcached_listen",
-        "127.0.0.1",
-        "hostname",
-        "Address the local memcached listens on: loopback for a single node, the private "
-        "address when other nodes use it. Never every interface: memcached has no authentication.",
+        None,
+        "listen_address_or_none",
+        "Address the local memcached listens on. Unset: `127.0.0.1` when this host is the only "
+        "dashboard host, its `horizon_node_address` otherwise; set it to the private address "
+        "when that name is public. Never a wildcard: memcached has no authentication.",
     ),
     Setting(
         "horizon_memcached_memory",
@@ -144,8 +147,17 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "secret_or_none",
         "Django `SECRET_KEY` (at least 32 characters). Unset: generated once on the host and "
-        "kept in a 0600 file, never regenerated. Set it (from a vault, not in clear in the "
-        "inventory) when several hosts serve one dashboard.",
+        "kept in a 0600 file, never regenerated. Required when several hosts serve one "
+        "dashboard, the same on all of them (from a vault or the environment, not in clear in "
+        "the inventory).",
+    ),
+    Setting(
+        "horizon_node_address",
+        None,
+        "hostname_or_none",
+        "Address the other hosts of the deploy (load balancer, other dashboard hosts) reach this "
+        "one at. Unset: the name pyinfra connects to (`ssh_hostname`, or the inventory name "
+        "without its `@connector/` prefix).",
     ),
     Setting(
         "horizon_time_zone",

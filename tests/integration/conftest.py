@@ -23,6 +23,11 @@ from lab import identity, targets
 TEST_DATA = ("horizon_server_name=localhost", "horizon_allowed_hosts=localhost,127.0.0.1")
 
 
+def deploy_data(keystone: identity.Keystone) -> tuple[str, ...]:
+    """``--data`` for every test deploy: the names the tests' requests use, the lab's Keystone."""
+    return (*TEST_DATA, f"horizon_keystone_url={keystone.url}")
+
+
 class _KeepRedirects(urllib.request.HTTPRedirectHandler):
     """Redirects are answers to check, not to follow."""
 
@@ -54,7 +59,7 @@ class Target:
         return f"http://localhost:{self.port}/"
 
     def deploy(self, *data: str) -> targets.DeployRun:
-        return targets.deploy(self.name, *TEST_DATA, f"horizon_keystone_url={self.keystone.url}", *data)
+        return targets.deploy(self.name, *deploy_data(self.keystone), *data)
 
     def get(self, path: str, timeout: float = 30) -> Response:
         request = urllib.request.Request(f"http://localhost:{self.port}{path}")

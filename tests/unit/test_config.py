@@ -1,8 +1,10 @@
 """Host data is coerced from the command line's strings and refused, key by key, when wrong."""
 
+from dataclasses import replace
+
 import pytest
 
-from operations.config import ConfigError, HostFacts, resolve
+from operations.config import ConfigError, HostFacts, Node, resolve, resolve_load_balancer
 from operations.defaults import DEFAULTS
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=3)
@@ -119,3 +121,59 @@ def test_other_release_is_accepted_with_a_repository_that_has_it(tmp_path):
 
 def test_every_default_passes_its_own_validation():
     resolve(dict(DEFAULTS), DEBIAN)
+
+
+def fleet(*names, **data):
+    """Dashboard hosts sharing ``data``, as the inventory's `horizon` group gives them."""
+    return tuple(Node(name, dict(data)) for name in names)
+
+
+SHARED = {"horizon_secret_key": "s" * 40, "horizon_server_name": "dashboard.example.com"}
+
+
+def test_several_dashboard_hosts_share_every_memcached_and_listen_on_their_own_address():
+    nodes = fleet("dash1.example.com", "@docker/dash2", **SHARED)
+    config = resolve(nodes[1].data, replace(DEBIAN, name="@docker/dash2"), nodes)
+    assert config.memcached_servers == ("dash1.example.com:11211", "dash2:11211")
+    assert config.memcached_listen == "dash2"
+    assert config.node_address == "dash2"
+
+
+def test_a_single_dashboard_host_keeps_memcached_on_loopback():
+    config = resolve({}, DEBIAN, fleet("localhost"))
+    assert (config.memcached_listen, config.memcached_servers) == ("127.0.0.1", ("127.0.0.1:11211",))
+
+
+def test_several_dashboard_hosts_without_a_shared_secret_and_name_are_refused_naming_them():
+    nodes = fleet("dash1.example.com", "dash2.example.com")
+    with pytest.raises(ConfigError) as error:
+        resolve({}, replace(DEBIAN, name="dash1.example.com"), nodes)
+    message = str(error.value)
+    assert "horizon_secret_key is not set, but 2 hosts serve this dashboard (dash1.example.com, dash2.example.com)" in message
+    assert "horizon_server_name is not set, but 2 hosts serve this dashboard" in message
+
+
+def test_several_dashboard_hosts_refuse_memcached_on_loopback():
+    nodes = fleet("dash1.example.com", "dash2.example.com", horizon_memcached_listen="127.0.0.1", **SHARED)
+    with pytest.raises(ConfigError, match="horizon_memcached_listen = '127.0.0.1': expected an address the other dashboard hosts reach"):
+        resolve(nodes[0].data, replace(DEBIAN, name="dash1.example.com"), nodes)
+
+
+@pytest.mark.parametrize("wildcard", ["0.0.0.0", "::"])
+def test_memcached_never_listens_on_every_interface(wildcard):
+    with pytest.raises(ConfigError, match="not a wildcard: memcached has no authentication"):
+        resolve({"horizon_memcached_listen": wildcard}, DEBIAN)
+
+
+def test_load_balancer_checks_every_dashboard_host_through_its_login_page():
+    nodes = fleet("@docker/dash1", "dash2.example.com", horizon_http_port=8080)
+    config = resolve_load_balancer({"horizon_server_name": "dashboard.example.com", "horizon_webroot": "/horizon/"}, nodes)
+    assert [(b.address, b.port) for b in config.backends] == [("dash1", 8080), ("dash2.example.com", 8080)]
+    assert (config.server_name, config.login_path, config.http_port) == ("dashboard.example.com", "/horizon/auth/login/", 80)
+
+
+def test_load_balancer_needs_the_dashboards_name_and_hosts():
+    with pytest.raises(ConfigError) as error:
+        resolve_load_balancer({}, ())
+    assert "horizon_server_name is not set" in str(error.value)
+    assert "no host in the `horizon` group" in str(error.value)
