@@ -29,7 +29,7 @@ else:
     disable_apache()
     packages = install_packages(config, sources)
     uwsgi = install_uwsgi(config)
-    horizon = configure_horizon(config, rebuild_static_when=[packages])
+    horizon = configure_horizon(config, packages)
     memcached = configure_memcached(config)
     nginx = configure_nginx(config)
     run_services(

@@ -141,6 +141,7 @@ def wait_for_boot(container: Container, timeout: float = 60) -> None:
 class DeployRun:
     returncode: int
     results: dict | None
+    stdout: str
     stderr: str
 
     @property
@@ -174,7 +175,7 @@ def run_deploy(*data: str, inventory: str = "inventory.py", env: dict[str, str] 
         results = json.loads(completed.stdout)["results"]
     except (json.JSONDecodeError, KeyError, TypeError):
         results = None
-    return DeployRun(completed.returncode, results, completed.stderr)
+    return DeployRun(completed.returncode, results, completed.stdout, completed.stderr)
 
 
 def deploy(container: str, *data: str) -> DeployRun:

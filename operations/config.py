@@ -94,6 +94,8 @@ class HorizonConfig:
     http_port: int
     static_max_age: int
     node_address: str
+    password_regex: str
+    password_help: str
 
     @property
     def uses_cloud_archive(self) -> bool:
@@ -243,6 +245,23 @@ def _time_zone(value: Any) -> str:
     raise _Invalid("an IANA time zone name such as UTC or Europe/Paris")
 
 
+def _password_regex(value: Any) -> str:
+    expected = "a regular expression that refuses an empty password, such as ^.{12,}$"
+    try:
+        accepts_empty = re.fullmatch(value, "") is not None if isinstance(value, str) else True
+    except re.error as error:
+        raise _Invalid(f"{expected} ({error})") from None
+    if accepts_empty:
+        raise _Invalid(expected)
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str) and value.strip() and "\n" not in value:
+        return value
+    raise _Invalid("one line of text")
+
+
 def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value in (None, "") else check(value)
 
@@ -275,6 +294,8 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "secret_or_none": _optional(_secret),
     "time_zone": _time_zone,
     "port": _port,
+    "password_regex": _password_regex,
+    "text": _text,
 }
 
 
@@ -405,6 +426,8 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
         http_port=values["horizon_http_port"],
         static_max_age=values["horizon_static_max_age"],
         node_address=this.address,
+        password_regex=values["horizon_password_regex"],
+        password_help=values["horizon_password_help"],
     )
 
 

@@ -172,6 +172,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds of inactivity before a user is logged out (`SESSION_TIMEOUT`); should not "
         "exceed Keystone's token lifetime.",
     ),
+    Setting(
+        "horizon_password_regex",
+        "^.{12,}$",
+        "password_regex",
+        "Regular expression every new password set through the dashboard must match "
+        "(`HORIZON_CONFIG['password_validator']`); one that accepts an empty password is refused.",
+    ),
+    Setting(
+        "horizon_password_help",
+        "At least 12 characters.",
+        "text",
+        "What the password form says when a new password does not match `horizon_password_regex`.",
+    ),
     # NGINX
     Setting(
         "horizon_http_port",

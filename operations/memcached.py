@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pyinfra.api import deploy
-from pyinfra.operations import files
 
-from . import template
+from . import public_config
 from .config import HorizonConfig
 
 
@@ -16,14 +15,4 @@ def configure_memcached(config: HorizonConfig) -> list:
     managed: Debian 13's stock one also listens on ::1, which fails where IPv6 is off. Returns
     the operations whose change needs memcached restarted.
     """
-    return [
-        files.template(
-            name="memcached configuration",
-            src=template("memcached.conf.j2"),
-            dest="/etc/memcached.conf",
-            user="root",
-            group="root",
-            mode="0644",
-            config=config,
-        )
-    ]
+    return [public_config("memcached configuration", "memcached.conf.j2", "/etc/memcached.conf", config=config)]

@@ -6,10 +6,11 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
-from . import template
+from . import public_config
 from .config import HorizonConfig
 
 SITE = "/etc/nginx/sites-available/horizon"
+HEADERS_SNIPPET = "/etc/nginx/snippets/horizon-headers.conf"
 DOCROOT = "/var/www/horizon"
 
 
@@ -21,27 +22,19 @@ def configure_nginx(config: HorizonConfig) -> list:
     NGINX reloaded.
     """
     changes = [
-        files.template(
-            name="NGINX site for Horizon",
-            src=template("nginx-horizon.conf.j2"),
-            dest=SITE,
-            user="root",
-            group="root",
-            mode="0644",
+        public_config("NGINX security headers for Horizon", "nginx-headers.conf.j2", HEADERS_SNIPPET),
+        public_config(
+            "NGINX site for Horizon",
+            "nginx-horizon.conf.j2",
+            SITE,
             config=config,
             docroot=DOCROOT,
+            headers_snippet=HEADERS_SNIPPET,
         ),
         files.link(name="Enable the Horizon site", path="/etc/nginx/sites-enabled/horizon", target=SITE),
         files.link(name="Disable NGINX's default site", path="/etc/nginx/sites-enabled/default", present=False),
     ]
-    files.template(
-        name="robots.txt: a dashboard has nothing to index",
-        src=template("robots.txt.j2"),
-        dest=f"{DOCROOT}/robots.txt",
-        user="root",
-        group="root",
-        mode="0644",
-    )
+    public_config("robots.txt: a dashboard has nothing to index", "robots.txt.j2", f"{DOCROOT}/robots.txt")
     # A failing check stops the deploy for this host before the reload: the running NGINX
     # keeps serving the previous configuration.
     server.shell(name="Check the NGINX configuration", commands=["nginx -t -q"], _if=any_changed(*changes))

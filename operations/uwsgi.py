@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyinfra.api import deploy
 from pyinfra.operations import files, pip, systemd
 
-from . import template
+from . import public_config, template
 from .config import HorizonConfig
 from .platforms import HORIZON_USER
 
@@ -45,16 +45,6 @@ def install_uwsgi(config: HorizonConfig) -> list:
             config=config,
         )
     )
-    unit = files.template(
-        name="horizon.service",
-        src=template("horizon.service.j2"),
-        dest=UNIT,
-        user="root",
-        group="root",
-        mode="0644",
-        binary=BINARIES[config.uwsgi_source],
-        ini=INI,
-        config=config,
-    )
+    unit = public_config("horizon.service", "horizon.service.j2", UNIT, binary=BINARIES[config.uwsgi_source], ini=INI, config=config)
     systemd.daemon_reload(name="Reload systemd for horizon.service", _if=unit.did_change)
     return [*changes, unit]

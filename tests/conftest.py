@@ -18,6 +18,9 @@ def pytest_addoption(parser):
 
 
 def pytest_generate_tests(metafunc):
+    # Session-scoped, so that every module testing a deployed host shares one per image. Tests
+    # that use it loop over their cases instead of parametrizing them: beside this parameter, a
+    # function-level parametrize makes pytest tear the deployed host down and deploy it again.
     if "image" in metafunc.fixturenames:
         images = metafunc.config.getoption("image") or DEFAULT_IMAGES
         metafunc.parametrize("image", images, scope="session")

@@ -7,7 +7,9 @@ on Ubuntu.
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import time
 import urllib.error
 import urllib.request
@@ -60,6 +62,17 @@ class Target:
 
     def deploy(self, *data: str) -> targets.DeployRun:
         return targets.deploy(self.name, *deploy_data(self.keystone), *data)
+
+    def django_settings(self, *names: str) -> dict:
+        """The running settings, read as the uWSGI user does (the files are not world-readable)."""
+        script = (
+            "import json; from django.conf import settings; "
+            f"print(json.dumps({{name: getattr(settings, name) for name in {list(names)!r}}}, default=str))"
+        )
+        output = self.host.check_output(
+            f"cd /usr/share/openstack-dashboard && runuser -u horizon -- python3 manage.py shell -c {shlex.quote(script)}"
+        )
+        return json.loads(output.splitlines()[-1])
 
     def get(self, path: str, timeout: float = 30) -> Response:
         request = urllib.request.Request(f"http://localhost:{self.port}{path}")
@@ -137,7 +150,9 @@ def static_asset(login_page: str) -> str:
 
 
 def describe(run: targets.DeployRun) -> str:
-    """What to print when a run did not do what a test expected."""
-    if run.results is None:
-        return f"pyinfra exited {run.returncode}:\n{run.stderr[-4000:]}"
-    return f"pyinfra exited {run.returncode}; changed: {run.changed_operations}\n{run.stderr[-2000:]}"
+    """What to print when a run did not do what a test expected: what changed, every line that
+    reports an error (a failing host's message can be far from the end), and the end."""
+    lines = run.stderr.splitlines()
+    errors = "\n".join(line for line in lines if re.search(r"\berror\b|Error:|Traceback|E: ", line))
+    changed = run.changed_operations if run.results else "no results"
+    return f"pyinfra exited {run.returncode}; changed: {changed}\nerrors:\n{errors[-6000:]}\nend:\n{run.stderr[-2000:]}"

@@ -53,11 +53,12 @@ def logged_in(target, keystone) -> DashboardUser:
     return user
 
 
-def logins_until_one_sticks(balancer, keystone, within: float = 60) -> list:
+def logins_until_one_sticks(balancer, keystone, within: float = 60) -> tuple[DashboardUser, list]:
     """Log in through the load balancer, then use the session, until a session survives six pages.
 
-    Each uWSGI worker drops a dead memcached from its ring after a few failed calls; until then
-    a new session may be stored on it and be lost. Every page seen is returned, to be checked.
+    Each uWSGI worker drops a dead memcached from its ring after a few failed calls, and takes it
+    back 60 s after; until every worker agrees, a session may be stored on one server and looked
+    for on another. Returns the user whose session stuck, and every page seen, to be checked.
     """
     pages = []
     deadline = time.monotonic() + within
@@ -66,7 +67,7 @@ def logins_until_one_sticks(balancer, keystone, within: float = 60) -> list:
         pages.append(user.login(ADMIN, keystone.admin_password))
         pages += [user.get("identity/") for _ in range(6)]
         if all(title(page.text) == PROJECTS for page in pages[-7:]) or time.monotonic() > deadline:
-            return pages
+            return user, pages
 
 
 def assert_no_error_page_and_the_last_login_stuck(pages: list) -> None:
@@ -118,17 +119,20 @@ def test_losing_one_memcached_never_gives_a_500_and_logins_work_again(fleet, rea
     try:
         # A session held by the lost memcached is gone: that user logs in again; nobody sees an error.
         pages = [user.get("identity/") for _ in range(6)]
-        pages += logins_until_one_sticks(fleet.balancer, ready_keystone)
+        pages += logins_until_one_sticks(fleet.balancer, ready_keystone)[1]
     finally:
         fleet.node1.host.run_expect([0], "systemctl start memcached")
     assert_no_error_page_and_the_last_login_stuck(pages)
+    # Back again: once every worker has it in its ring, logins stick.
+    assert_no_error_page_and_the_last_login_stuck(logins_until_one_sticks(fleet.balancer, ready_keystone, within=120)[1])
 
 
 def test_losing_a_whole_node_never_gives_an_error_page_and_logins_work_through_the_other(fleet, ready_keystone):
     # Last in this module: node 1 stays down. Its memcached goes with it, so the users whose
-    # sessions it held log in again; the load balancer sends everyone to node 2.
-    user = logged_in(fleet.balancer, ready_keystone)
+    # sessions it held log in again; the load balancer sends everyone to node 2. The previous
+    # test's memcached restart may still be settling: start from a login that sticks.
+    user, pages = logins_until_one_sticks(fleet.balancer, ready_keystone, within=120)
     targets.client().containers.get(fleet.node1.name).stop()
-    pages = [user.get("identity/") for _ in range(4)]
-    pages += logins_until_one_sticks(fleet.balancer, ready_keystone)
+    pages += [user.get("identity/") for _ in range(4)]
+    pages += logins_until_one_sticks(fleet.balancer, ready_keystone)[1]
     assert_no_error_page_and_the_last_login_stuck(pages)

@@ -68,8 +68,7 @@ def test_the_four_parts_of_a_cloud_appear_when_the_catalog_has_them(user, ready_
 def test_pages_whose_service_does_not_answer_show_horizons_error_not_a_500(user, ready_keystone, whole_cloud_catalog):
     landing = user.login(ADMIN, ready_keystone.admin_password)
     assert landing.url == user.url + "project/"
-    # One test for every page, not a parametrize: beside the session-scoped image parameter,
-    # pytest would tear the deployed container down and build it again.
+    # Every page in one test (see tests/conftest.py).
     for path in SERVICE_PAGES:
         page = user.get(path)
         # 503 where Horizon itself lets the error escape (the overview): the frame and the message

@@ -22,6 +22,7 @@ def render(name, facts=DEBIAN, **data):
         binary="/opt/horizon-uwsgi/bin/uwsgi",
         ini="/etc/uwsgi/horizon.ini",
         docroot="/var/www/horizon",
+        headers_snippet="/etc/nginx/snippets/horizon-headers.conf",
     )
 
 
@@ -119,3 +120,14 @@ def test_uwsgi_mounts_horizon_under_a_webroot_other_than_slash():
     assert ini["mount"] == "/dashboard=/usr/share/openstack-dashboard/wsgi.py"
     assert ini["manage-script-name"] == "true"
     assert "wsgi-file" not in ini
+
+
+def test_nginx_site_drops_unknown_names_hides_its_version_and_bounds_slow_clients():
+    site = render("nginx-horizon.conf.j2")
+    default_server = site[site.index("server {") : site.index("}", site.index("server {"))]
+    assert "default_server;" in default_server and "return 444;" in default_server
+    assert site.count("server_tokens off;") == 2
+    for directive in ("client_header_timeout 15s;", "client_body_timeout 30s;", "send_timeout 30s;", "keepalive_timeout 30s;"):
+        assert directive in site
+    # The server's headers and the static location's own: a location's add_header drops the inherited ones.
+    assert site.count("include /etc/nginx/snippets/horizon-headers.conf;") == 2

@@ -1,0 +1,139 @@
+"""Secure by default: the deploy's defaults (no extra data) checked against the OpenStack Security
+Guide's dashboard checklist, the CIS NGINX items a script can check, and the sandboxing of the
+services. What the outside can see is checked from the outside."""
+
+from __future__ import annotations
+
+import http.client
+import re
+
+import pytest
+
+from lab.identity import ADMIN
+from tests.integration.dashboard import DashboardUser
+
+# systemd-analyze's exposure scale: 0 is fully sandboxed, 10 is not at all. Measured: 1.6 on Debian 12.
+MAX_EXPOSURE = 2.0
+MANAGED_CONFIGURATION = [
+    "/etc/nginx/sites-available/horizon",
+    "/etc/nginx/snippets/horizon-headers.conf",
+    "/etc/uwsgi/horizon.ini",
+    "/etc/systemd/system/horizon.service",
+    "/etc/memcached.conf",
+]
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "frame-ancestors 'none'; object-src 'none'",
+}
+
+
+@pytest.fixture
+def target(fresh):
+    return fresh[0]
+
+
+def raw_request(target, method: str, path: str, host: str = "localhost") -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("localhost", target.port, timeout=30)
+    connection.request(method, path, headers={"Host": host})
+    return connection.getresponse()
+
+
+def test_settings_files_are_owned_by_root_and_readable_by_horizon_only(target):
+    """Check-Dashboard-01 and 02, the distribution's own drop-ins included."""
+    listing = target.host.check_output(
+        "find /etc/openstack-dashboard/local_settings.py /etc/openstack-dashboard/local_settings.d -name '*.py' "
+        "-printf '%u %g %m %p\\n'"
+    ).splitlines()
+    assert len(listing) >= 2
+    for line in listing:
+        user, group, mode, path = line.split()
+        assert (user, group) == ("root", "horizon"), path
+        assert int(mode, 8) & 0o137 == 0, f"{path}: mode {mode}"
+
+
+def test_login_page_refuses_framing_offers_no_password_autocomplete_and_no_reveal(target):
+    """Check-Dashboard-03, 07 and 08, as the browser gets them."""
+    page = target.get("/auth/login/")
+    assert 'id="anti-clickjack"' in page.body
+    assert page.headers["X-Frame-Options"] == "DENY"
+    # Horizon's decoy fields catch the browser's autofill; the real ones ask for no autocomplete.
+    assert 'name="fake_password"' in page.body
+    assert re.search(r'<form[^>]*action="/auth/login/"[^>]*autocomplete="off"', page.body, re.S)
+    assert re.search(r"conf\.disable_password_reveal =\s*true;", page.body)
+
+
+def test_session_cookie_is_http_only(target, ready_keystone):
+    """Check-Dashboard-06, on the cookie a real login sets."""
+    user = DashboardUser(target.url)
+    user.login(ADMIN, ready_keystone.admin_password)
+    session = next(cookie for cookie in user.http.cookies if cookie.name == "sessionid")
+    assert session.has_nonstandard_attr("HttpOnly")
+
+
+def test_running_settings_enforce_the_password_checks(target):
+    """Check-Dashboard-09 and 10, and the basics: DEBUG off, no wildcard host."""
+    running = target.django_settings("ENFORCE_PASSWORD_CHECK", "HORIZON_CONFIG", "DEBUG", "ALLOWED_HOSTS")
+    assert running["ENFORCE_PASSWORD_CHECK"] is True
+    validator = running["HORIZON_CONFIG"]["password_validator"]
+    assert validator["regex"] == "^.{12,}$" and not re.fullmatch(validator["regex"], "short-pass")
+    assert running["HORIZON_CONFIG"]["password_autocomplete"] == "off"
+    assert running["HORIZON_CONFIG"]["disable_password_reveal"] is True
+    assert running["DEBUG"] is False and "*" not in running["ALLOWED_HOSTS"]
+
+
+def test_secret_key_never_appears_in_pyinfra_output_or_a_command_line(fresh):
+    target, first, second = fresh
+    key = target.host.check_output("cat /etc/openstack-dashboard/secret_key")
+    assert len(key) == 64
+    for run in (first, second):
+        assert key not in run.stdout and key not in run.stderr
+    assert key not in target.host.check_output("ps -eo args")
+
+
+def test_security_headers_are_on_pages_errors_and_static_files(target):
+    static = re.search(r'href="([^"]+\.css)"', target.get("/auth/login/").body).group(1)
+    for path in ("/auth/login/", "/no-such-page/", static, "/static/no-such-file.css"):
+        response = target.get(path)
+        for header, value in SECURITY_HEADERS.items():
+            assert response.headers.get(header) == value, f"{path} ({response.status}): {header}"
+
+
+def test_nginx_does_not_tell_its_version(target):
+    assert target.get("/auth/login/").headers["Server"] == "nginx"
+
+
+def test_a_host_name_other_than_the_dashboards_gets_no_answer(target):
+    with pytest.raises(http.client.RemoteDisconnected):
+        raw_request(target, "GET", "/auth/login/", host="attacker.example")
+    assert raw_request(target, "GET", "/auth/login/").status == 200
+
+
+def test_methods_horizon_does_not_use_are_refused(target):
+    # Every method in one test (see tests/conftest.py).
+    for method in ("TRACE", "OPTIONS", "CONNECT", "PROPFIND"):
+        assert raw_request(target, method, "/auth/login/").status == 405, method
+
+
+def test_managed_configuration_is_root_owned_and_not_writable_by_others(target):
+    for path in MANAGED_CONFIGURATION:
+        managed = target.host.file(path)
+        assert managed.user == "root", path
+        assert managed.mode & 0o022 == 0, f"{path}: {oct(managed.mode)}"
+
+
+def test_uwsgi_has_no_tcp_listener(target):
+    listeners = target.host.check_output("ss -Htlnp")
+    assert "uwsgi" not in listeners
+
+
+def test_memcached_listens_on_loopback_tcp_only(target):
+    assert target.host.check_output("ss -Huln 'sport = :11211'") == ""
+    addresses = {line.split()[3] for line in target.host.check_output("ss -Htln 'sport = :11211'").splitlines()}
+    assert addresses == {"127.0.0.1:11211"}
+
+
+def test_horizon_unit_is_sandboxed(target):
+    report = target.host.check_output("systemd-analyze security horizon --no-pager")
+    exposure = float(re.search(r"Overall exposure level for horizon\.service: ([\d.]+)", report).group(1))
+    assert exposure <= MAX_EXPOSURE, report
