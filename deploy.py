@@ -18,6 +18,7 @@ from operations.nginx import configure_nginx
 from operations.packages import install_packages
 from operations.repository import configure_repositories
 from operations.service import run_services
+from operations.tls import install_certificate
 from operations.uwsgi import install_uwsgi
 
 # Bad host data stops the run here, before any host has been changed.
@@ -31,7 +32,7 @@ else:
     uwsgi = install_uwsgi(config)
     horizon = configure_horizon(config, packages)
     memcached = configure_memcached(config)
-    nginx = configure_nginx(config)
+    nginx = configure_nginx(config, certificate=install_certificate(config))
     run_services(
         memcached_inputs=[packages, *memcached], horizon_inputs=[packages, *uwsgi, *horizon], nginx_inputs=nginx
     )

@@ -19,7 +19,7 @@ import os
 
 LAB_CONTAINER = os.environ.get("HORIZON_LAB_CONTAINER", "horizon-lab")
 LAB_KEYSTONE = "horizon-lab-keystone"
-LAB_PORT = int(os.environ.get("HORIZON_LAB_PORT", "8080"))
+LAB_PORT = int(os.environ.get("HORIZON_LAB_PORT", "8443"))
 
 # What the lab needs beyond the defaults: the browser reaches the container through a port
 # published on this machine's loopback, so those are the host names it sends; the lab's

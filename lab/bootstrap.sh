@@ -11,6 +11,8 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 # The repository test builds and signs a small apt repository.
 command -v apt-ftparchive >/dev/null || need+=(apt-utils)
 command -v gpg >/dev/null || need+=(gnupg)
+# The fleet test brings its own certificate.
+command -v openssl >/dev/null || need+=(openssl)
 # The browser tests drive Debian's Chromium through its matching chromedriver.
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import sys
 import urllib.request
 
 from inventory import LAB_CONTAINER, LAB_KEYSTONE, LAB_PORT
 from lab import identity, targets
+from operations.tls import CERTIFICATE
 
 
 def main(image: str = "debian:12") -> int:
     print(f"starting {LAB_KEYSTONE} and provisioning it (lab/keystone.py)", file=sys.stderr)
     keystone = identity.start_keystone(LAB_KEYSTONE)
     print(f"starting {LAB_CONTAINER} from {image}", file=sys.stderr)
-    targets.start(LAB_CONTAINER, image, publish={80: LAB_PORT})
+    container = targets.start(LAB_CONTAINER, image, publish={443: LAB_PORT})
     print("running: pyinfra inventory.py deploy.py", file=sys.stderr)
     run = subprocess.run(targets.pyinfra_command(json_output=False), cwd=targets.ROOT)
     keystone.wait()
     if run.returncode != 0:
         return run.returncode
-    url = f"http://localhost:{LAB_PORT}/"
-    with urllib.request.urlopen(url + "auth/login/", timeout=30) as response:
+    # The lab's certificate is self-signed: trust exactly it, as a browser told to would.
+    certificate = container.exec_run(["cat", CERTIFICATE]).output.decode()
+    context = ssl.create_default_context(cadata=certificate)
+    url = f"https://localhost:{LAB_PORT}/"
+    with urllib.request.urlopen(url + "auth/login/", timeout=30, context=context) as response:
         print(f"login page answered {response.status}", file=sys.stderr)
-    print(f"Horizon: {url}")
+    print(f"Horizon: {url} (self-signed certificate: the browser asks once)")
     print(f"Log in as: {identity.ADMIN} / {keystone.admin_password} (domain Default)")
     return 0
 

@@ -8,6 +8,7 @@ has changed anything on any host. ``resolve`` is the pure part, unit-tested with
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -96,6 +97,13 @@ class HorizonConfig:
     node_address: str
     password_regex: str
     password_help: str
+    tls: bool
+    https_port: int
+    tls_certificate: str | None
+    tls_key: str | None
+    tls_profile: str
+    hsts_max_age: int
+    trusted_proxies: tuple[str, ...]
 
     @property
     def uses_cloud_archive(self) -> bool:
@@ -116,6 +124,9 @@ class Backend:
 @dataclass(frozen=True)
 class LoadBalancerConfig:
     http_port: int
+    # With TLS, connections pass through to the dashboard hosts, which hold the certificate.
+    tls: bool
+    https_port: int
     # The Host header and path of the health check: the login page, under the dashboard's name.
     server_name: str
     login_path: str
@@ -245,6 +256,21 @@ def _time_zone(value: Any) -> str:
     raise _Invalid("an IANA time zone name such as UTC or Europe/Paris")
 
 
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise _Invalid("true or false")
+
+
+def _network(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except (TypeError, ValueError):
+        raise _Invalid("IP addresses or CIDR ranges such as 10.0.0.5 or 10.0.0.0/24") from None
+
+
 def _password_regex(value: Any) -> str:
     expected = "a regular expression that refuses an empty password, such as ^.{12,}$"
     try:
@@ -295,6 +321,8 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "time_zone": _time_zone,
     "port": _port,
     "password_regex": _password_regex,
+    "bool": _bool,
+    "network_list_or_none": _optional(_list_of(_network)),
     "text": _text,
 }
 
@@ -366,6 +394,17 @@ def _fleet_problems(values: dict[str, Any], fleet: Sequence[Node], this: Node) -
     return problems
 
 
+def _tls_problems(values: dict[str, Any]) -> list[str]:
+    problems = []
+    if bool(values.get("horizon_tls_certificate")) != bool(values.get("horizon_tls_key")):
+        problems.append("horizon_tls_certificate and horizon_tls_key go together: give both, or neither for a "
+                        "self-signed certificate")
+    if values.get("horizon_tls") is False and not values.get("horizon_trusted_proxies"):
+        problems.append("horizon_tls is false but horizon_trusted_proxies is not set: name the TLS-terminating "
+                        "proxies, or anyone could claim a secure connection with X-Forwarded-Proto")
+    return problems
+
+
 def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) -> HorizonConfig:
     """Turn raw host data into a checked ``HorizonConfig``; raise ``ConfigError`` listing every problem.
 
@@ -392,6 +431,7 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
     this = Node(facts.name, data)
     fleet = tuple(fleet) or (this,)
     problems += _fleet_problems(values, fleet, this)
+    problems += _tls_problems(values)
 
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
@@ -428,6 +468,13 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
         node_address=this.address,
         password_regex=values["horizon_password_regex"],
         password_help=values["horizon_password_help"],
+        tls=values["horizon_tls"],
+        https_port=values["horizon_https_port"],
+        tls_certificate=values["horizon_tls_certificate"],
+        tls_key=values["horizon_tls_key"],
+        tls_profile=values["horizon_tls_profile"],
+        hsts_max_age=values["horizon_hsts_max_age"],
+        trusted_proxies=values["horizon_trusted_proxies"] or (),
     )
 
 
@@ -453,16 +500,19 @@ def resolve_load_balancer(data: dict[str, Any], fleet: Sequence[Node]) -> LoadBa
         problems.append("horizon_server_name is not set: the health check asks every dashboard host for its "
                         "login page under that name")
     backends = []
+    port_key = "horizon_https_port" if values["horizon_tls"] else "horizon_http_port"
     for node in fleet:
-        port = node.data.get("horizon_http_port", DEFAULTS["horizon_http_port"])
+        port = node.data.get(port_key, DEFAULTS[port_key])
         try:
             backends.append(Backend(re.sub(r"[^A-Za-z0-9_.-]+", "-", node.name).strip("-"), node.address, _port(port)))
         except _Invalid as expected:
-            problems.append(f"horizon_http_port of {node.name} = {port!r}: expected {expected}")
+            problems.append(f"{port_key} of {node.name} = {port!r}: expected {expected}")
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return LoadBalancerConfig(
         http_port=values["horizon_http_port"],
+        tls=values["horizon_tls"],
+        https_port=values["horizon_https_port"],
         server_name=values["horizon_server_name"],
         login_path=f"{values['horizon_webroot']}auth/login/",
         backends=tuple(backends),

@@ -185,12 +185,62 @@ SETTINGS: tuple[Setting, ...] = (
         "text",
         "What the password form says when a new password does not match `horizon_password_regex`.",
     ),
-    # NGINX
+    # NGINX and TLS
     Setting(
         "horizon_http_port",
         80,
         "port",
-        "TCP port NGINX serves the dashboard on.",
+        "TCP port for plain HTTP: a redirect to HTTPS, or the dashboard itself when `horizon_tls` "
+        "is false.",
+    ),
+    Setting(
+        "horizon_tls",
+        True,
+        "bool",
+        "Serve the dashboard over HTTPS. `false` only behind a TLS-terminating proxy, whose "
+        "addresses `horizon_trusted_proxies` must then list.",
+    ),
+    Setting(
+        "horizon_https_port",
+        443,
+        "port",
+        "TCP port NGINX serves HTTPS on.",
+    ),
+    Setting(
+        "horizon_tls_certificate",
+        None,
+        "local_file_or_none",
+        "Local path of the PEM certificate (with its chain) for the server name, uploaded 0644. "
+        "Unset: a self-signed certificate generated once on the host and never regenerated.",
+    ),
+    Setting(
+        "horizon_tls_key",
+        None,
+        "local_file_or_none",
+        "Local path of the certificate's private key, uploaded 0600 and never shown. Required with "
+        "the certificate.",
+    ),
+    Setting(
+        "horizon_tls_profile",
+        "intermediate",
+        "choice",
+        "Mozilla's server-side TLS profile: `intermediate` (TLS 1.2 and 1.3, its cipher list) or "
+        "`modern` (TLS 1.3 only).",
+        choices=("intermediate", "modern"),
+    ),
+    Setting(
+        "horizon_hsts_max_age",
+        63072000,
+        "positive_int",
+        "Seconds browsers keep to HTTPS for this name (`Strict-Transport-Security`); two years.",
+    ),
+    Setting(
+        "horizon_trusted_proxies",
+        None,
+        "network_list_or_none",
+        "Addresses or CIDR ranges of the TLS-terminating proxies in front of plain-HTTP dashboard "
+        "hosts: only their `X-Forwarded-Proto` and `X-Forwarded-For` are believed. Required when "
+        "`horizon_tls` is false.",
     ),
     Setting(
         "horizon_static_max_age",

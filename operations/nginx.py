@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyinfra.api import deploy
 from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
 from . import public_config
 from .config import HorizonConfig
+from .tls import CERTIFICATE, KEY
 
 SITE = "/etc/nginx/sites-available/horizon"
 HEADERS_SNIPPET = "/etc/nginx/snippets/horizon-headers.conf"
+TLS_SNIPPET = "/etc/nginx/snippets/horizon-tls.conf"
 DOCROOT = "/var/www/horizon"
 
 
 @deploy("NGINX")
-def configure_nginx(config: HorizonConfig) -> list:
+def configure_nginx(config: HorizonConfig, certificate: Sequence = ()) -> list:
     """
     The Horizon site enabled, the distribution's default site removed, and the result checked
-    with ``nginx -t`` before anything reloads it. Returns the operations whose change needs
-    NGINX reloaded.
+    with ``nginx -t`` before anything reloads it (a ``certificate`` that does not match its key
+    fails there). Returns the operations whose change needs NGINX reloaded.
     """
     changes = [
-        public_config("NGINX security headers for Horizon", "nginx-headers.conf.j2", HEADERS_SNIPPET),
+        *certificate,
+        public_config("NGINX security headers for Horizon", "nginx-headers.conf.j2", HEADERS_SNIPPET, config=config),
+        public_config("NGINX TLS settings for Horizon", "nginx-tls.conf.j2", TLS_SNIPPET, config=config),
         public_config(
             "NGINX site for Horizon",
             "nginx-horizon.conf.j2",
@@ -30,6 +36,9 @@ def configure_nginx(config: HorizonConfig) -> list:
             config=config,
             docroot=DOCROOT,
             headers_snippet=HEADERS_SNIPPET,
+            tls_snippet=TLS_SNIPPET,
+            certificate=CERTIFICATE,
+            key=KEY,
         ),
         files.link(name="Enable the Horizon site", path="/etc/nginx/sites-enabled/horizon", target=SITE),
         files.link(name="Disable NGINX's default site", path="/etc/nginx/sites-enabled/default", present=False),

@@ -28,7 +28,9 @@ def install(name: str, packages: Sequence[str], sources: Sequence = ()):
         name=f"Refresh the package index for: {name}",
         _if=lambda: bool(missing) or sources_changed(),
     )
-    return apt.packages(name=name, packages=list(packages), no_recommends=True)
+    # openstack-dashboard's own postinst runs `compress`, which now and then fails on a pyScss
+    # thread race (Debian bug #1069097, see horizon.py): a second try configures it.
+    return apt.packages(name=name, packages=list(packages), no_recommends=True, _retries=2)
 
 
 @deploy("Packages")

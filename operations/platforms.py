@@ -68,6 +68,8 @@ BASE_PACKAGES = (
     "openstack-dashboard",
     # Django's PyMemcacheCache backend; Horizon's package does not pull it in.
     "python3-pymemcache",
+    # Makes the self-signed certificate when the operator gives none.
+    "openssl",
 )
 UWSGI_PACKAGES = {
     # What `pip install uwsgi` needs to compile it: a C compiler, libc and Python headers, venv.

@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import os
+import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
 import pytest
+import requests
 import testinfra
 
 from lab import identity, targets
+from operations.tls import CERTIFICATE
+from tests.integration.dashboard import DashboardUser
 
 # What the tests' requests look like to Horizon: they come through a port published on
 # this machine's loopback.
@@ -30,35 +33,36 @@ def deploy_data(keystone: identity.Keystone) -> tuple[str, ...]:
     return (*TEST_DATA, f"horizon_keystone_url={keystone.url}")
 
 
-class _KeepRedirects(urllib.request.HTTPRedirectHandler):
-    """Redirects are answers to check, not to follow."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_KeepRedirects)
-
-
 @dataclass
 class Response:
     status: int
-    headers: dict[str, str]
+    headers: requests.structures.CaseInsensitiveDict
     body: str
 
 
 @dataclass
 class Target:
-    """A booted container, its published HTTP port and a testinfra host for assertions."""
+    """A booted container, its published HTTP and HTTPS ports and a testinfra host for assertions."""
 
     name: str
     port: int
+    tls_port: int
     host: testinfra.host.Host
     keystone: identity.Keystone
+    # The certificate the tests trust for this host: its own self-signed one unless one was given.
+    certificate: str | None = None
 
     @property
     def url(self) -> str:
-        return f"http://localhost:{self.port}/"
+        return f"https://localhost:{self.tls_port}/"
+
+    def trusted_certificate(self) -> str:
+        if self.certificate is None:
+            descriptor, path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".pem")
+            os.write(descriptor, self.host.file(CERTIFICATE).content)
+            os.close(descriptor)
+            self.certificate = path
+        return self.certificate
 
     def deploy(self, *data: str) -> targets.DeployRun:
         return targets.deploy(self.name, *deploy_data(self.keystone), *data)
@@ -74,32 +78,36 @@ class Target:
         )
         return json.loads(output.splitlines()[-1])
 
-    def get(self, path: str, timeout: float = 30) -> Response:
-        request = urllib.request.Request(f"http://localhost:{self.port}{path}")
-        try:
-            with _opener.open(request, timeout=timeout) as response:
-                return Response(response.status, dict(response.headers), response.read().decode(errors="replace"))
-        except urllib.error.HTTPError as error:
-            return Response(error.code, dict(error.headers), error.read().decode(errors="replace"))
+    def get(self, path: str, timeout: float = 30, tls: bool = True) -> Response:
+        """One request, redirects not followed: over HTTPS, verified, or over plain HTTP."""
+        if tls:
+            url, verify = f"https://localhost:{self.tls_port}{path}", self.trusted_certificate()
+        else:
+            url, verify = f"http://localhost:{self.port}{path}", False
+        response = requests.get(url, allow_redirects=False, verify=verify, timeout=timeout)
+        return Response(response.status_code, response.headers, response.text)
 
-    def wait_for(self, path: str, status: int = 200, within: float = 60) -> Response:
+    def user(self) -> DashboardUser:
+        return DashboardUser(self.url, self.trusted_certificate())
+
+    def wait_for(self, path: str, status: int = 200, within: float = 60, tls: bool = True) -> Response:
         """Poll ``path`` until it answers ``status``; the last answer otherwise."""
         deadline = time.monotonic() + within
         while True:
             try:
-                response = self.get(path, timeout=10)
-            except (urllib.error.URLError, ConnectionError) as error:
-                response = Response(0, {}, str(error))
+                response = self.get(path, timeout=10, tls=tls)
+            except requests.RequestException as error:
+                response = Response(0, requests.structures.CaseInsensitiveDict(), str(error))
             if response.status == status or time.monotonic() > deadline:
                 return response
             time.sleep(0.5)
 
 
 def start_target(name: str, image: str, keystone: identity.Keystone) -> Target:
-    container = targets.start(name, image, publish={80: None})
+    container = targets.start(name, image, publish={80: None, 443: None})
     container.reload()
-    port = int(container.ports["80/tcp"][0]["HostPort"])
-    return Target(name, port, testinfra.get_host(f"docker://{name}"), keystone)
+    port, tls_port = (int(container.ports[f"{inside}/tcp"][0]["HostPort"]) for inside in (80, 443))
+    return Target(name, port, tls_port, testinfra.get_host(f"docker://{name}"), keystone)
 
 
 @pytest.fixture(scope="session")

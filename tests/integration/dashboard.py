@@ -14,12 +14,16 @@ LOGOUT = "auth/logout/"
 class DashboardUser:
     """Cookies, the login form's hidden fields and a Referer: what a browser's form post sends."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, certificate: str):
         self.url = url
         self.http = requests.Session()
+        # The dashboard's certificate is the one to trust (self-signed, or the test's own), given
+        # with every request: a Session's own setting loses to REQUESTS_CA_BUNDLE in the environment.
+        self.certificate = certificate
 
     def get(self, path: str, **kwargs) -> requests.Response:
-        return self.http.get(urljoin(self.url, path), timeout=60, **kwargs)
+        """``path`` relative to the dashboard, or a whole URL (another node of the same dashboard)."""
+        return self.http.get(urljoin(self.url, path), timeout=60, verify=self.certificate, **kwargs)
 
     def login(self, username: str, password: str) -> requests.Response:
         form_page = self.get(LOGIN)
@@ -27,7 +31,7 @@ class DashboardUser:
         fields = hidden_fields(form_page.text)
         fields.update(username=username, password=password)
         return self.http.post(
-            urljoin(self.url, LOGIN), data=fields, headers={"Referer": form_page.url}, timeout=60
+            urljoin(self.url, LOGIN), data=fields, headers={"Referer": form_page.url}, timeout=60, verify=self.certificate
         )
 
     def logout(self) -> requests.Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lab.identity import ADMIN
-from tests.integration.dashboard import DashboardUser, error_messages, listed_projects, project_panel_groups, title
+from tests.integration.dashboard import error_messages, listed_projects, project_panel_groups, title
 
 # The article's four parts of a cloud, as the Project dashboard groups their panels.
 CLOUD_PARTS = {"compute": "compute", "network": "network", "volumev3": "volumes", "object-store": "object_store"}
@@ -18,7 +18,7 @@ SERVICE_PAGES = ["project/", "project/instances/", "project/networks/", "project
 @pytest.fixture
 def user(fresh, ready_keystone):
     target = fresh[0]
-    return DashboardUser(target.url)
+    return target.user()
 
 
 def test_admin_logs_in_and_lands_on_a_page_that_lists_the_admin_project(user, ready_keystone):

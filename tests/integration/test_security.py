@@ -6,22 +6,26 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
+import ssl
 
 import pytest
 
 from lab.identity import ADMIN
-from tests.integration.dashboard import DashboardUser
+
 
 # systemd-analyze's exposure scale: 0 is fully sandboxed, 10 is not at all. Measured: 1.6 on Debian 12.
 MAX_EXPOSURE = 2.0
 MANAGED_CONFIGURATION = [
     "/etc/nginx/sites-available/horizon",
     "/etc/nginx/snippets/horizon-headers.conf",
+    "/etc/nginx/snippets/horizon-tls.conf",
     "/etc/uwsgi/horizon.ini",
     "/etc/systemd/system/horizon.service",
     "/etc/memcached.conf",
 ]
 SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": "frame-ancestors 'none'; object-src 'none'",
@@ -33,10 +37,30 @@ def target(fresh):
     return fresh[0]
 
 
-def raw_request(target, method: str, path: str, host: str = "localhost") -> http.client.HTTPResponse:
-    connection = http.client.HTTPConnection("localhost", target.port, timeout=30)
+def raw_request(target, method: str, path: str, host: str = "localhost", tls: bool = True) -> http.client.HTTPResponse:
+    """Any method, any Host header: what a scanner sends."""
+    if tls:
+        context = ssl.create_default_context(cafile=target.trusted_certificate())
+        connection = http.client.HTTPSConnection("localhost", target.tls_port, timeout=30, context=context)
+    else:
+        connection = http.client.HTTPConnection("localhost", target.port, timeout=30)
     connection.request(method, path, headers={"Host": host})
     return connection.getresponse()
+
+
+def handshake(target, versions: tuple, ciphers: str = "DEFAULT:@SECLEVEL=0", server_name: str = "localhost") -> str:
+    """The TLS version agreed on, or the reason the handshake failed. The client offers old
+    protocols and weak ciphers on purpose (security level 0), so a refusal is the server's."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.minimum_version, context.maximum_version = versions
+    context.set_ciphers(ciphers)
+    try:
+        with socket.create_connection(("localhost", target.tls_port), timeout=30) as connection:
+            with context.wrap_socket(connection, server_hostname=server_name) as tls:
+                return tls.version()
+    except ssl.SSLError as error:
+        return error.reason
 
 
 def test_settings_files_are_owned_by_root_and_readable_by_horizon_only(target):
@@ -63,18 +87,51 @@ def test_login_page_refuses_framing_offers_no_password_autocomplete_and_no_revea
     assert re.search(r"conf\.disable_password_reveal =\s*true;", page.body)
 
 
-def test_session_cookie_is_http_only(target, ready_keystone):
-    """Check-Dashboard-06, on the cookie a real login sets."""
-    user = DashboardUser(target.url)
+def test_cookies_are_secure_and_the_session_cookie_http_only(target, ready_keystone):
+    """Check-Dashboard-04, 05 and 06, on the cookies a real login sets."""
+    user = target.user()
     user.login(ADMIN, ready_keystone.admin_password)
-    session = next(cookie for cookie in user.http.cookies if cookie.name == "sessionid")
-    assert session.has_nonstandard_attr("HttpOnly")
+    cookies = {cookie.name: cookie for cookie in user.http.cookies}
+    assert cookies["csrftoken"].secure and cookies["sessionid"].secure
+    assert cookies["sessionid"].has_nonstandard_attr("HttpOnly")
+
+
+def test_only_tls_1_2_and_1_3_with_strong_ciphers_are_accepted(target):
+    """Mozilla's intermediate profile: old protocols and weak ciphers are refused by the server."""
+    assert handshake(target, (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1)) == "TLSV1_ALERT_PROTOCOL_VERSION"
+    assert handshake(target, (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1_1)) == "TLSV1_ALERT_PROTOCOL_VERSION"
+    assert handshake(target, (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2), ciphers="AES128-SHA:@SECLEVEL=0") == (
+        "SSLV3_ALERT_HANDSHAKE_FAILURE"
+    )
+    assert handshake(target, (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)) == "TLSv1.2"
+    assert handshake(target, (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3)) == "TLSv1.3"
+
+
+def test_plain_http_answers_a_redirect_to_https(target):
+    response = target.get("/auth/login/?next=/identity/", tls=False)
+    assert response.status == 301
+    assert response.headers["Location"] == "https://localhost/auth/login/?next=/identity/"
+
+
+def test_a_tls_name_other_than_the_dashboards_gets_no_handshake(target):
+    assert handshake(target, (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3), server_name="attacker.example") == (
+        "TLSV1_UNRECOGNIZED_NAME"
+    )
+
+
+def test_private_key_is_root_only(target):
+    key = target.host.file("/etc/ssl/private/horizon-dashboard.key")
+    assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
 
 
 def test_running_settings_enforce_the_password_checks(target):
     """Check-Dashboard-09 and 10, and the basics: DEBUG off, no wildcard host."""
-    running = target.django_settings("ENFORCE_PASSWORD_CHECK", "HORIZON_CONFIG", "DEBUG", "ALLOWED_HOSTS")
+    running = target.django_settings(
+        "ENFORCE_PASSWORD_CHECK", "HORIZON_CONFIG", "DEBUG", "ALLOWED_HOSTS", "SECURE_PROXY_SSL_HEADER"
+    )
     assert running["ENFORCE_PASSWORD_CHECK"] is True
+    # Check-Dashboard-11: NGINX sets the header from the connection itself.
+    assert running["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     validator = running["HORIZON_CONFIG"]["password_validator"]
     assert validator["regex"] == "^.{12,}$" and not re.fullmatch(validator["regex"], "short-pass")
     assert running["HORIZON_CONFIG"]["password_autocomplete"] == "off"
@@ -105,7 +162,10 @@ def test_nginx_does_not_tell_its_version(target):
 
 def test_a_host_name_other_than_the_dashboards_gets_no_answer(target):
     with pytest.raises(http.client.RemoteDisconnected):
-        raw_request(target, "GET", "/auth/login/", host="attacker.example")
+        raw_request(target, "GET", "/auth/login/", host="attacker.example", tls=False)
+    # Over TLS the handshake already named the dashboard (another name gets no handshake, below):
+    # NGINX keeps the request there, and Django refuses the Host that is not in ALLOWED_HOSTS.
+    assert raw_request(target, "GET", "/auth/login/", host="attacker.example").status == 400
     assert raw_request(target, "GET", "/auth/login/").status == 200
 
 

@@ -52,6 +52,9 @@ def test_command_line_strings_are_coerced():
         ("horizon_time_zone", "Mars/Olympus", "expected an IANA time zone name"),
         ("horizon_uwsgi_version", "latest", "expected a release number"),
         ("horizon_openstack_release", "caracal", "expected `auto` or zed (the release Debian 12 ships)"),
+        ("horizon_password_regex", ".*", "expected a regular expression that refuses an empty password"),
+        ("horizon_tls", "maybe", "expected true or false"),
+        ("horizon_trusted_proxies", "proxy.example.com", "expected IP addresses or CIDR ranges"),
     ],
 )
 def test_bad_value_is_refused_with_key_value_and_expectation(key, value, expected):
@@ -166,10 +169,15 @@ def test_memcached_never_listens_on_every_interface(wildcard):
 
 
 def test_load_balancer_checks_every_dashboard_host_through_its_login_page():
-    nodes = fleet("@docker/dash1", "dash2.example.com", horizon_http_port=8080)
+    nodes = fleet("@docker/dash1", "dash2.example.com", horizon_https_port=8443)
     config = resolve_load_balancer({"horizon_server_name": "dashboard.example.com", "horizon_webroot": "/horizon/"}, nodes)
-    assert [(b.address, b.port) for b in config.backends] == [("dash1", 8080), ("dash2.example.com", 8080)]
-    assert (config.server_name, config.login_path, config.http_port) == ("dashboard.example.com", "/horizon/auth/login/", 80)
+    assert [(b.address, b.port) for b in config.backends] == [("dash1", 8443), ("dash2.example.com", 8443)]
+    assert (config.server_name, config.login_path, config.tls) == ("dashboard.example.com", "/horizon/auth/login/", True)
+    plain = resolve_load_balancer(
+        {"horizon_server_name": "dashboard.example.com", "horizon_tls": False, "horizon_trusted_proxies": "10.0.0.5"},
+        fleet("dash1", horizon_http_port=8080),
+    )
+    assert [(b.address, b.port) for b in plain.backends] == [("dash1", 8080)]
 
 
 def test_load_balancer_needs_the_dashboards_name_and_hosts():
@@ -177,3 +185,12 @@ def test_load_balancer_needs_the_dashboards_name_and_hosts():
         resolve_load_balancer({}, ())
     assert "horizon_server_name is not set" in str(error.value)
     assert "no host in the `horizon` group" in str(error.value)
+
+
+def test_plain_http_needs_the_trusted_proxies_and_a_certificate_needs_its_key(tmp_path):
+    certificate = tmp_path / "dashboard.pem"
+    certificate.write_text("-----BEGIN CERTIFICATE-----\n")
+    with pytest.raises(ConfigError) as error:
+        resolve({"horizon_tls": "false", "horizon_tls_certificate": str(certificate)}, DEBIAN)
+    assert "horizon_tls is false but horizon_trusted_proxies is not set" in str(error.value)
+    assert "horizon_tls_certificate and horizon_tls_key go together" in str(error.value)

@@ -23,6 +23,9 @@ def render(name, facts=DEBIAN, **data):
         ini="/etc/uwsgi/horizon.ini",
         docroot="/var/www/horizon",
         headers_snippet="/etc/nginx/snippets/horizon-headers.conf",
+        tls_snippet="/etc/nginx/snippets/horizon-tls.conf",
+        certificate="/etc/ssl/certs/horizon-dashboard.pem",
+        key="/etc/ssl/private/horizon-dashboard.key",
     )
 
 
@@ -126,8 +129,29 @@ def test_nginx_site_drops_unknown_names_hides_its_version_and_bounds_slow_client
     site = render("nginx-horizon.conf.j2")
     default_server = site[site.index("server {") : site.index("}", site.index("server {"))]
     assert "default_server;" in default_server and "return 444;" in default_server
-    assert site.count("server_tokens off;") == 2
+    assert site.count("server_tokens off;") == site.count("server {") == 4
     for directive in ("client_header_timeout 15s;", "client_body_timeout 30s;", "send_timeout 30s;", "keepalive_timeout 30s;"):
         assert directive in site
     # The server's headers and the static location's own: a location's add_header drops the inherited ones.
     assert site.count("include /etc/nginx/snippets/horizon-headers.conf;") == 2
+
+
+def test_https_by_default_with_mozilla_intermediate_and_http_sent_to_https():
+    site = render("nginx-horizon.conf.j2")
+    assert "listen 443 ssl;" in site and "ssl_certificate /etc/ssl/certs/horizon-dashboard.pem;" in site
+    assert "ssl_reject_handshake on;" in site
+    assert "return 301 https://$host$request_uri;" in site
+    assert "uwsgi_param HTTP_X_FORWARDED_PROTO $scheme;" in site
+    tls = render("nginx-tls.conf.j2")
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in tls and "ssl_session_tickets off;" in tls
+    assert "ssl_protocols TLSv1.3;" in render("nginx-tls.conf.j2", horizon_tls_profile="modern")
+    assert 'Strict-Transport-Security "max-age=63072000" always;' in render("nginx-headers.conf.j2")
+
+
+def test_without_tls_only_the_trusted_proxies_may_claim_https():
+    site = render("nginx-horizon.conf.j2", horizon_tls=False, horizon_trusted_proxies="10.0.0.5,10.1.0.0/24")
+    assert "ssl" not in site.replace("ssl_", "")
+    assert "set_real_ip_from 10.0.0.5/32;" in site and "set_real_ip_from 10.1.0.0/24;" in site
+    assert '"1:https" https;' in site
+    assert "uwsgi_param HTTP_X_FORWARDED_PROTO $horizon_forwarded_proto;" in site
+    assert "Strict-Transport-Security" not in render("nginx-headers.conf.j2", horizon_tls=False, horizon_trusted_proxies="10.0.0.5")

@@ -1,0 +1,65 @@
+"""The dashboard's TLS certificate: the operator's, or a self-signed one made once on the host."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.files import File
+from pyinfra.operations import files, server
+
+from .config import HorizonConfig
+from .secret import secret_file
+
+CERTIFICATE = "/etc/ssl/certs/horizon-dashboard.pem"
+KEY = "/etc/ssl/private/horizon-dashboard.key"
+
+
+def _subject_alt_name(name: str) -> str:
+    try:
+        ipaddress.ip_address(name)
+        return f"IP:{name}"
+    except ValueError:
+        return f"DNS:{name}"
+
+
+@deploy("TLS certificate")
+def install_certificate(config: HorizonConfig) -> list:
+    """
+    The given certificate (0644) and key (0600, never shown); without them a self-signed
+    certificate for the server name, generated on the host once and never regenerated. Returns
+    the operations whose change needs NGINX reloaded.
+    """
+    if not config.tls:
+        host.noop("horizon_tls is false: TLS ends at the proxy in front")
+        return []
+    if config.tls_certificate:
+        return [
+            files.put(
+                name="TLS certificate",
+                src=config.tls_certificate,
+                dest=CERTIFICATE,
+                user="root",
+                group="root",
+                mode="0644",
+            ),
+            secret_file(name="TLS private key", path=KEY, user="root", group="root", value=Path(config.tls_key).read_text()),
+        ]
+    if host.get_fact(File, path=KEY):
+        host.noop(f"{KEY} exists: its certificate is kept, never regenerated")
+        return []
+    return [
+        server.shell(
+            name=f"Self-signed certificate for {config.server_name} (no horizon_tls_certificate given)",
+            commands=[
+                # umask first: the key is never readable by others, not even for a moment.
+                "umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -sha256 "
+                f"-days 3650 -nodes -subj '/CN={config.server_name}' "
+                f"-addext 'subjectAltName={_subject_alt_name(config.server_name)}' "
+                f"-keyout {KEY} -out {CERTIFICATE} 2>/dev/null",
+                f"chmod 0644 {CERTIFICATE}",
+            ],
+        )
+    ]
