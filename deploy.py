@@ -34,5 +34,5 @@ else:
     memcached = configure_memcached(config)
     nginx = configure_nginx(config, certificate=install_certificate(config))
     run_services(
-        memcached_inputs=[packages, *memcached], horizon_inputs=[packages, *uwsgi, *horizon], nginx_inputs=nginx
+        memcached_inputs=[packages, *memcached], uwsgi_inputs=[packages, *uwsgi, *horizon], nginx_inputs=nginx
     )

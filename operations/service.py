@@ -10,7 +10,7 @@ from pyinfra.operations.util import any_changed
 
 
 @deploy("Services")
-def run_services(memcached_inputs: Sequence, horizon_inputs: Sequence, nginx_inputs: Sequence):
+def run_services(memcached_inputs: Sequence, uwsgi_inputs: Sequence, nginx_inputs: Sequence):
     """
     memcached, horizon (uWSGI) and NGINX enabled and running. memcached restarts when its
     configuration changed (sessions are lost: users log in again). Horizon restarts when its
@@ -28,7 +28,7 @@ def run_services(memcached_inputs: Sequence, horizon_inputs: Sequence, nginx_inp
         name="Restart Horizon for its new configuration",
         service="horizon",
         restarted=True,
-        _if=any_changed(*horizon_inputs),
+        _if=any_changed(*uwsgi_inputs),
     )
     systemd.service(name="Horizon enabled and running", service="horizon", running=True, enabled=True)
     systemd.service(
