@@ -11,7 +11,7 @@ from pyinfra.operations.util import any_changed
 
 from . import template
 from .config import HorizonConfig
-from .platforms import HORIZON_USER, MANAGE_PY, SETTINGS_DIR, SETTINGS_DROPIN_DIR, STATIC_ROOT
+from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR, SETTINGS_DROPIN_DIR, STATIC_ROOT
 from .secret import secret_file
 
 SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
@@ -20,6 +20,8 @@ SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
 SETTINGS_DROPIN = f"{SETTINGS_DROPIN_DIR}/_9000_nginx_uwsgi.py"
 # Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
+# `manage.py compress` made serial (see the template); operators can run it by hand too.
+COMPRESS = "/usr/local/sbin/horizon-compress"
 # Horizon's own generator: 64 characters from the system's random source.
 # Any drop-in not root:horizon or readable beyond that group (empty before the package is in).
 LOOSE_DROPINS = (
@@ -73,15 +75,23 @@ def configure_horizon(config: HorizonConfig, packages) -> list:
     )
     # The offline-compression manifest embeds WEBROOT and STATIC_URL: stale, it makes every
     # page answer 500, so it is rebuilt with anything that can change it.
+    compress = files.template(
+        name=f"Serial static compression {COMPRESS}",
+        src=template("horizon-compress.j2"),
+        dest=COMPRESS,
+        user="root",
+        group="root",
+        mode="0755",
+        dashboard_dir=DASHBOARD_DIR,
+        manage_py=MANAGE_PY,
+    )
     manifest_missing = not host.get_fact(File, path=COMPRESS_MANIFEST)
-    inputs_changed = any_changed(*settings, packages)
+    inputs_changed = any_changed(*settings, packages, compress)
     static = server.shell(
         name="Collect and compress static files",
         commands=[
             f"python3 {MANAGE_PY} collectstatic --noinput --clear --verbosity 0",
-            # django-compressor 4 renders with four threads and pyScss is not thread-safe: now and
-            # then a stylesheet fails to parse (Debian bug #1069097). A real error fails thrice.
-            " || ".join([f"python3 {MANAGE_PY} compress --force --verbosity 0"] * 3),
+            f"{COMPRESS} --force --verbosity 0",
         ],
         _if=lambda: manifest_missing or inputs_changed(),
     )
