@@ -15,6 +15,13 @@ def template(name: str) -> str:
     return str(TEMPLATES / name)
 
 
+def public_file(name: str, src: str, dest: str):
+    """``files.put`` of a local file that holds no secret: root's, readable by all (0644)."""
+    from pyinfra.operations import files
+
+    return files.put(name=name, src=src, dest=dest, user="root", group="root", mode="0644")
+
+
 def public_config(name: str, source: str, dest: str, **variables):
     """``files.template`` for configuration that holds no secret: root's, readable by all (0644).
 

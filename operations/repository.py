@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyinfra.api import deploy
-from pyinfra.operations import apt, files
+from pyinfra.operations import apt
 
+from . import public_file
 from .config import HorizonConfig
 from .packages import install
 from .platforms import CLOUD_ARCHIVE_KEYRING, CLOUD_ARCHIVE_KEYRING_PACKAGE, CLOUD_ARCHIVE_URL
@@ -46,14 +47,7 @@ def configure_repositories(config: HorizonConfig) -> list:
     if repository:
         keyring = _keyring_path(repository.key_file)
         changes.append(
-            files.put(
-                name="Signing key of the extra OpenStack repository",
-                src=repository.key_file,
-                dest=keyring,
-                user="root",
-                group="root",
-                mode="0644",
-            )
+            public_file("Signing key of the extra OpenStack repository", repository.key_file, keyring)
         )
     changes.append(
         apt.sources_file(

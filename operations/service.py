@@ -17,24 +17,15 @@ def run_services(memcached_inputs: Sequence, uwsgi_inputs: Sequence, nginx_input
     code, configuration or static files changed; NGINX reloads (no dropped connections) when
     its site did. A unit that is not running yet is started instead.
     """
-    systemd.service(
-        name="Restart memcached for its new configuration",
-        service="memcached",
-        restarted=True,
-        _if=any_changed(*memcached_inputs),
-    )
-    systemd.service(name="memcached enabled and running", service="memcached", running=True, enabled=True)
-    systemd.service(
-        name="Restart Horizon for its new configuration",
-        service="horizon",
-        restarted=True,
-        _if=any_changed(*uwsgi_inputs),
-    )
-    systemd.service(name="Horizon enabled and running", service="horizon", running=True, enabled=True)
-    systemd.service(
-        name="Reload NGINX for its new configuration",
-        service="nginx",
-        reloaded=True,
-        _if=any_changed(*nginx_inputs),
-    )
-    systemd.service(name="NGINX enabled and running", service="nginx", running=True, enabled=True)
+    for service, inputs, action in (
+        ("memcached", memcached_inputs, "restarted"),
+        ("horizon", uwsgi_inputs, "restarted"),
+        ("nginx", nginx_inputs, "reloaded"),
+    ):
+        systemd.service(
+            name=f"{action.removesuffix('ed').capitalize()} {service} for its new configuration",
+            service=service,
+            _if=any_changed(*inputs),
+            **{action: True},
+        )
+        systemd.service(name=f"{service} enabled and running", service=service, running=True, enabled=True)

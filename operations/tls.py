@@ -8,8 +8,9 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
-from pyinfra.operations import files, server
+from pyinfra.operations import server
 
+from . import public_file
 from .config import HorizonConfig
 from .secret import secret_file
 
@@ -37,14 +38,7 @@ def install_certificate(config: HorizonConfig) -> list:
         return []
     if config.tls_certificate:
         return [
-            files.put(
-                name="TLS certificate",
-                src=config.tls_certificate,
-                dest=CERTIFICATE,
-                user="root",
-                group="root",
-                mode="0644",
-            ),
+            public_file("TLS certificate", config.tls_certificate, CERTIFICATE),
             secret_file(name="TLS private key", path=KEY, user="root", group="root", value=Path(config.tls_key).read_text()),
         ]
     if host.get_fact(File, path=KEY):
