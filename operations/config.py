@@ -7,6 +7,7 @@ has changed anything on any host. ``resolve`` is the pure part, unit-tested with
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import ipaddress
 import re
@@ -104,6 +105,10 @@ class HorizonConfig:
     tls_profile: str
     hsts_max_age: int
     trusted_proxies: tuple[str, ...]
+    login_rate: int
+    login_burst: int
+    max_body_size: str
+    upload_max_body_size: str
 
     @property
     def uses_cloud_archive(self) -> bool:
@@ -142,6 +147,7 @@ _IPV6 = re.compile(r"^\[?[0-9A-Fa-f:.]+\]?$")
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
 _VERSION = re.compile(r"^\d+(\.\d+)+$")
 _WEBROOT = re.compile(r"^/([A-Za-z0-9._~-]+/)*$")
+_SIZE = re.compile(r"^\d+[kKmMgG]?$")
 
 
 def _as_list(value: Any) -> list:
@@ -238,6 +244,14 @@ def _webroot(value: Any) -> str:
     raise _Invalid("a URL path that starts and ends with `/`, such as `/` or `/dashboard/`")
 
 
+def _size(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and _SIZE.match(value):
+        return value
+    raise _Invalid("a size in NGINX's units: bytes, or a number followed by k, m or g, such as 1m")
+
+
 def _local_file(value: Any) -> str:
     if isinstance(value, str) and Path(value).is_file():
         return value
@@ -324,6 +338,7 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "bool": _bool,
     "network_list_or_none": _optional(_list_of(_network)),
     "text": _text,
+    "size": _size,
 }
 
 
@@ -437,9 +452,8 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
     server_name = values["horizon_server_name"] or facts.fqdn
-    return HorizonConfig(
+    derived = dict(
         platform=platform,
-        openstack_release=values["horizon_openstack_release"],
         apt_repository=AptRepository(
             url=values["horizon_apt_repository_url"],
             suite=values["horizon_apt_repository_suite"],
@@ -448,34 +462,19 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
         )
         if given
         else None,
-        uwsgi_source=values["horizon_uwsgi_source"],
-        uwsgi_version=values["horizon_uwsgi_version"],
         uwsgi_processes=values["horizon_uwsgi_processes"] or 2 * facts.cpus,
-        uwsgi_threads=values["horizon_uwsgi_threads"],
-        keystone_url=values["horizon_keystone_url"],
         server_name=server_name,
         allowed_hosts=values["horizon_allowed_hosts"] or (server_name,),
-        webroot=values["horizon_webroot"],
         memcached_servers=values["horizon_memcached_servers"]
         or tuple(f"{node.memcached_listen(len(fleet))}:{MEMCACHED_PORT}" for node in fleet),
         memcached_listen=this.memcached_listen(len(fleet)),
-        memcached_memory=values["horizon_memcached_memory"],
-        secret_key=values["horizon_secret_key"],
-        time_zone=values["horizon_time_zone"],
-        session_timeout=values["horizon_session_timeout"],
-        http_port=values["horizon_http_port"],
-        static_max_age=values["horizon_static_max_age"],
         node_address=this.address,
-        password_regex=values["horizon_password_regex"],
-        password_help=values["horizon_password_help"],
-        tls=values["horizon_tls"],
-        https_port=values["horizon_https_port"],
-        tls_certificate=values["horizon_tls_certificate"],
-        tls_key=values["horizon_tls_key"],
-        tls_profile=values["horizon_tls_profile"],
-        hsts_max_age=values["horizon_hsts_max_age"],
         trusted_proxies=values["horizon_trusted_proxies"] or (),
     )
+    # Every other field is its key's value as given or defaulted: `horizon_x` fills `x`.
+    fields = {field.name for field in dataclasses.fields(HorizonConfig)} - derived.keys()
+    given_as_is = {key.removeprefix("horizon_"): value for key, value in values.items() if key.removeprefix("horizon_") in fields}
+    return HorizonConfig(**given_as_is, **derived)
 
 
 def _coerce_all(data: dict[str, Any], problems: list[str]) -> dict[str, Any]:

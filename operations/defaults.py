@@ -243,6 +243,36 @@ SETTINGS: tuple[Setting, ...] = (
         "`horizon_tls` is false.",
     ),
     Setting(
+        "horizon_login_rate",
+        10,
+        "positive_int",
+        "Login attempts (POSTs to the login URL) per minute NGINX passes on from one client "
+        "address; beyond the rate and `horizon_login_burst`, it answers 429. Behind a load balancer "
+        "that passes TLS through (the bundled HAProxy) every client has the balancer's address: "
+        "raise it there. Behind a TLS-terminating proxy the client's own address counts "
+        "(`horizon_trusted_proxies`).",
+    ),
+    Setting(
+        "horizon_login_burst",
+        10,
+        "positive_int",
+        "Login attempts a client may make at once before `horizon_login_rate` holds it back.",
+    ),
+    Setting(
+        "horizon_max_body_size",
+        "1m",
+        "size",
+        "Largest request body NGINX accepts (`client_max_body_size`, NGINX size units), except "
+        "for uploads; larger ones answer 413. Horizon's forms send a few kilobytes.",
+    ),
+    Setting(
+        "horizon_upload_max_body_size",
+        "5g",
+        "size",
+        "Largest upload through the dashboard: images (Horizon's default `legacy` upload mode "
+        "passes them through Horizon) and object store objects. `0`: unlimited.",
+    ),
+    Setting(
         "horizon_static_max_age",
         2592000,
         "positive_int",

@@ -15,6 +15,7 @@ from .tls import CERTIFICATE, KEY
 SITE = "/etc/nginx/sites-available/horizon"
 HEADERS_SNIPPET = "/etc/nginx/snippets/horizon-headers.conf"
 TLS_SNIPPET = "/etc/nginx/snippets/horizon-tls.conf"
+UWSGI_SNIPPET = "/etc/nginx/snippets/horizon-uwsgi.conf"
 DOCROOT = "/var/www/horizon"
 
 
@@ -29,6 +30,7 @@ def configure_nginx(config: HorizonConfig, certificate: Sequence = ()) -> list:
         *certificate,
         public_config("NGINX security headers for Horizon", "nginx-headers.conf.j2", HEADERS_SNIPPET, config=config),
         public_config("NGINX TLS settings for Horizon", "nginx-tls.conf.j2", TLS_SNIPPET, config=config),
+        public_config("NGINX hand-over to uWSGI", "nginx-uwsgi.conf.j2", UWSGI_SNIPPET, config=config),
         public_config(
             "NGINX site for Horizon",
             "nginx-horizon.conf.j2",
@@ -37,6 +39,7 @@ def configure_nginx(config: HorizonConfig, certificate: Sequence = ()) -> list:
             docroot=DOCROOT,
             headers_snippet=HEADERS_SNIPPET,
             tls_snippet=TLS_SNIPPET,
+            uwsgi_snippet=UWSGI_SNIPPET,
             certificate=CERTIFICATE,
             key=KEY,
         ),

@@ -34,6 +34,7 @@ def test_command_line_strings_are_coerced():
     assert config.uwsgi_processes == 3
     assert config.allowed_hosts == ("a.example.com", "b.example.com")
     assert config.memcached_servers == ("10.0.0.1:11211", "10.0.0.2:11211")
+    assert resolve({"horizon_upload_max_body_size": 0}, DEBIAN).upload_max_body_size == "0"
 
 
 @pytest.mark.parametrize(
@@ -55,6 +56,8 @@ def test_command_line_strings_are_coerced():
         ("horizon_password_regex", ".*", "expected a regular expression that refuses an empty password"),
         ("horizon_tls", "maybe", "expected true or false"),
         ("horizon_trusted_proxies", "proxy.example.com", "expected IP addresses or CIDR ranges"),
+        ("horizon_max_body_size", "1 GB", "expected a size in NGINX's units"),
+        ("horizon_login_rate", "-1", "expected a whole number of at least 1"),
     ],
 )
 def test_bad_value_is_refused_with_key_value_and_expectation(key, value, expected):
