@@ -8,9 +8,11 @@ on Ubuntu.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
-import os
+import socket
+import ssl
 import tempfile
 import time
 from dataclasses import dataclass
@@ -87,6 +89,13 @@ class Target:
         response = requests.get(url, allow_redirects=False, verify=verify, timeout=timeout)
         return Response(response.status_code, response.headers, response.text)
 
+    def reboot(self) -> None:
+        """``docker restart``: systemd shuts down and boots again; Docker picks new ports."""
+        container = targets.client().containers.get(self.name)
+        container.restart()
+        targets.wait_for_boot(container, timeout=120)
+        self.port, self.tls_port = published_ports(self.name)
+
     def user(self) -> DashboardUser:
         return DashboardUser(self.url, self.trusted_certificate())
 
@@ -103,11 +112,30 @@ class Target:
             time.sleep(0.5)
 
 
+def published_ports(name: str) -> tuple[int, int]:
+    """This machine's ports for the container's 80 and 443 (chosen by Docker at each start)."""
+    container = targets.client().containers.get(name)
+    return tuple(int(container.ports[f"{inside}/tcp"][0]["HostPort"]) for inside in (80, 443))
+
+
 def start_target(name: str, image: str, keystone: identity.Keystone) -> Target:
-    container = targets.start(name, image, publish={80: None, 443: None})
-    container.reload()
-    port, tls_port = (int(container.ports[f"{inside}/tcp"][0]["HostPort"]) for inside in (80, 443))
-    return Target(name, port, tls_port, testinfra.get_host(f"docker://{name}"), keystone)
+    targets.start(name, image, publish={80: None, 443: None})
+    return Target(name, *published_ports(name), testinfra.get_host(f"docker://{name}"), keystone)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries the end of each test container's journal (Horizon, NGINX,
+    HAProxy, Keystone): the containers are gone by the time anyone reads the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for container in targets.client().containers.list(filters={"name": "horizon-test-"}):
+        journal = container.exec_run(
+            ["journalctl", "--no-pager", "--lines=120", "-u", "horizon", "-u", "nginx", "-u", "haproxy", "-u", "keystone"]
+        )
+        report.sections.append((f"journal of {container.name}", journal.output.decode(errors="replace")))
 
 
 @pytest.fixture(scope="session")
@@ -150,6 +178,21 @@ def fresh(image, keystone):
     second = target.deploy()
     yield target, first, second
     targets.remove(target.name)
+
+
+def handshake(target: Target, versions: tuple, ciphers: str = "DEFAULT:@SECLEVEL=0", server_name: str = "localhost") -> str:
+    """The TLS version agreed on, or the reason the handshake failed. The client offers old
+    protocols and weak ciphers on purpose (security level 0), so a refusal is the server's."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.minimum_version, context.maximum_version = versions
+    context.set_ciphers(ciphers)
+    try:
+        with socket.create_connection(("localhost", target.tls_port), timeout=30) as connection:
+            with context.wrap_socket(connection, server_hostname=server_name) as tls:
+                return tls.version()
+    except ssl.SSLError as error:
+        return error.reason
 
 
 def static_asset(login_page: str) -> str:

@@ -82,7 +82,7 @@ def test_restarting_horizon_brings_the_site_back(target):
 def test_running_settings_use_memcached_sessions_and_debug_off(target):
     running = target.django_settings("CACHES", "SESSION_ENGINE", "DEBUG", "ALLOWED_HOSTS")
     assert running["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.memcached.PyMemcacheCache"
-    assert running["SESSION_ENGINE"] == "django.contrib.sessions.backends.cache"
+    assert running["SESSION_ENGINE"] == "openstack_dashboard.settings"
     assert running["DEBUG"] is False
     assert running["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1"]
 

@@ -24,6 +24,7 @@ def render(name, facts=DEBIAN, **data):
         docroot="/var/www/horizon",
         headers_snippet="/etc/nginx/snippets/horizon-headers.conf",
         tls_snippet="/etc/nginx/snippets/horizon-tls.conf",
+        uwsgi_snippet="/etc/nginx/snippets/horizon-uwsgi.conf",
         certificate="/etc/ssl/certs/horizon-dashboard.pem",
         key="/etc/ssl/private/horizon-dashboard.key",
     )
@@ -80,7 +81,7 @@ def test_nginx_site_has_the_article_shape_and_static_follows_webroot(webroot):
     assert f"location {webroot}static/ {{" in site
     assert "alias /var/lib/openstack-dashboard/static/;" in site
     assert f"location {webroot} {{\n        try_files $uri @horizon;" in site
-    assert "uwsgi_pass unix:/run/horizon/horizon.sock;" in site
+    assert "uwsgi_pass unix:/run/horizon/horizon.sock;" in render("nginx-uwsgi.conf.j2")
     assert "max-age=2592000" in site
     assert site.count("{") == site.count("}")
 
@@ -93,21 +94,24 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
         horizon_keystone_url="https://keystone.example.com:5000/v3",
     )
     # Horizon execs its drop-ins in the namespace of its settings module, which already holds
-    # HORIZON_CONFIG. Horizon's own module is not installed here: stand in for the one function
-    # the file uses.
+    # HORIZON_CONFIG. Neither Horizon nor Django is installed here: stand in for what the file
+    # imports from them.
     namespace = {
         "__name__": "openstack_dashboard.settings",
         "HORIZON_CONFIG": {"user_home": "openstack_dashboard.views.get_user_home"},
         "MIDDLEWARE": ("django.middleware.common.CommonMiddleware",),
         "_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")}),
+        "_cache_sessions": type("C", (), {"SessionStore": object, "CreateError": KeyError, "UpdateError": LookupError}),
     }
-    exec(compile(source.replace("from horizon.utils import secret_key as _secret_key", ""), "dropin", "exec"), namespace)
+    own_code = "\n".join(line for line in source.splitlines() if not line.startswith(("from horizon", "from django")))
+    exec(compile(own_code, "dropin", "exec"), namespace)
     assert namespace["SECRET_KEY"] == f"read:{SECRET_KEY_FILE}"
     assert namespace["DEBUG"] is False
     assert namespace["WEBROOT"] == "/dashboard/"
     assert namespace["STATIC_URL"] == "/dashboard/static/"
     assert namespace["LOGIN_URL"] == "/dashboard/auth/login/"
-    assert namespace["SESSION_ENGINE"] == "django.contrib.sessions.backends.cache"
+    # Django's cache sessions, but a login goes on when memcached refuses the new session.
+    assert namespace["SESSION_ENGINE"] == "openstack_dashboard.settings" and "SessionStore" in namespace
     cache = namespace["CACHES"]["default"]
     assert cache["BACKEND"] == "django.core.cache.backends.memcached.PyMemcacheCache"
     assert cache["LOCATION"] == ["10.0.0.1:11211", "10.0.0.2:11211"]
@@ -141,7 +145,7 @@ def test_https_by_default_with_mozilla_intermediate_and_http_sent_to_https():
     assert "listen 443 ssl;" in site and "ssl_certificate /etc/ssl/certs/horizon-dashboard.pem;" in site
     assert "ssl_reject_handshake on;" in site
     assert "return 301 https://$host$request_uri;" in site
-    assert "uwsgi_param HTTP_X_FORWARDED_PROTO $scheme;" in site
+    assert "uwsgi_param HTTP_X_FORWARDED_PROTO $scheme;" in render("nginx-uwsgi.conf.j2")
     tls = render("nginx-tls.conf.j2")
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in tls and "ssl_session_tickets off;" in tls
     assert "ssl_protocols TLSv1.3;" in render("nginx-tls.conf.j2", horizon_tls_profile="modern")
@@ -153,5 +157,18 @@ def test_without_tls_only_the_trusted_proxies_may_claim_https():
     assert "ssl" not in site.replace("ssl_", "")
     assert "set_real_ip_from 10.0.0.5/32;" in site and "set_real_ip_from 10.1.0.0/24;" in site
     assert '"1:https" https;' in site
-    assert "uwsgi_param HTTP_X_FORWARDED_PROTO $horizon_forwarded_proto;" in site
+    uwsgi = render("nginx-uwsgi.conf.j2", horizon_tls=False, horizon_trusted_proxies="10.0.0.5")
+    assert "uwsgi_param HTTP_X_FORWARDED_PROTO $horizon_forwarded_proto;" in uwsgi
     assert "Strict-Transport-Security" not in render("nginx-headers.conf.j2", horizon_tls=False, horizon_trusted_proxies="10.0.0.5")
+
+
+@pytest.mark.parametrize("webroot", ["/", "/dash.board/"])
+def test_login_attempts_are_rate_limited_and_only_uploads_may_be_large(webroot):
+    site = render("nginx-horizon.conf.j2", horizon_webroot=webroot, horizon_login_rate=6, horizon_login_burst=3)
+    assert "limit_req_zone $horizon_login_client zone=horizon_login:10m rate=6r/m;" in site
+    login = site[site.index(f"location {webroot}auth/login/ {{") :]
+    assert login.index("limit_req zone=horizon_login burst=3 nodelay;") < login.index("}")
+    assert "client_max_body_size 1m;" in site
+    upload = site[site.index("location ~ ^") :]
+    assert upload.startswith(f"location ~ ^{webroot.replace('.', chr(92) + '.')}api/(glance/images/$|")
+    assert upload.index("client_max_body_size 5g;") < upload.index("}")
