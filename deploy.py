@@ -9,17 +9,14 @@ changes of one step to the restarts and rebuilds of the next. Hosts of the
 
 from pyinfra import host
 
+from operations import horizon, memcached, nginx, uwsgi
 from operations.apache import disable_apache
 from operations.config import is_load_balancer, load_config, load_load_balancer_config
-from operations.horizon import configure_horizon
 from operations.loadbalancer import balance_dashboards
-from operations.memcached import configure_memcached
-from operations.nginx import configure_nginx
 from operations.packages import install_packages
 from operations.repository import configure_repositories
-from operations.service import run_services
+from operations.service import Service, run_services
 from operations.tls import install_certificate
-from operations.uwsgi import install_uwsgi
 
 # Bad host data stops the run here, before any host has been changed.
 if is_load_balancer(host):
@@ -29,10 +26,19 @@ else:
     sources = configure_repositories(config)
     disable_apache()
     packages = install_packages(config, sources)
-    uwsgi = install_uwsgi(config)
-    horizon = configure_horizon(config, packages)
-    memcached = configure_memcached(config)
-    nginx = configure_nginx(config, certificate=install_certificate(config))
+    uwsgi_changes = uwsgi.install_uwsgi(config)
+    horizon_changes = horizon.configure_horizon(config, packages)
+    memcached_changes = memcached.configure_memcached(config)
+    nginx_changes = nginx.configure_nginx(config, certificate=install_certificate(config))
     run_services(
-        memcached_inputs=[packages, *memcached], uwsgi_inputs=[packages, *uwsgi, *horizon], nginx_inputs=nginx
+        [
+            Service("memcached", memcached.FILES, restart_on=[*packages, *memcached_changes]),
+            Service(
+                "horizon",
+                uwsgi.FILES + horizon.FILES,
+                restart_on=uwsgi_changes.restart,
+                reload_on=[*packages, *uwsgi_changes.reload, *horizon_changes],
+            ),
+            Service("nginx", nginx.FILES, reload_on=nginx_changes),
+        ]
     )

@@ -7,27 +7,38 @@ input is refused once, before anything is planned.
 
 from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .whole import whole_file
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-def template(name: str) -> str:
-    """Absolute path of a template, so deploys work from any working directory."""
-    return str(TEMPLATES / name)
+# Block tags take no line of their own in the output: the files read as if written by hand.
+ENVIRONMENT = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
-def public_file(name: str, src: str, dest: str):
-    """``files.put`` of a local file that holds no secret: root's, readable by all (0644)."""
-    from pyinfra.operations import files
-
-    return files.put(name=name, src=src, dest=dest, user="root", group="root", mode="0644")
+def render(name: str, **variables) -> str:
+    """A template of ``templates/`` rendered; an undefined variable is an error."""
+    return ENVIRONMENT.get_template(name).render(**variables)
 
 
-def public_config(name: str, source: str, dest: str, **variables):
-    """``files.template`` for configuration that holds no secret: root's, readable by all (0644).
+def config_file(name: str, source: str, dest: str, user: str = "root", group: str = "root", mode: str = "0644", **variables):
+    """A template rendered into ``dest``, written whole (see ``whole.whole_file``); by default
+    configuration that holds no secret: root's, readable by all.
 
     Owner and mode are always explicit: through some connectors an upload without them lands
     0600 root, which the services reading the file as another user cannot open.
     """
-    from pyinfra.operations import files
+    return whole_file(name=name, path=dest, content=render(source, **variables), user=user, group=group, mode=mode)
 
-    return files.template(name=name, src=template(source), dest=dest, user="root", group="root", mode="0644", **variables)
+
+def public_file(name: str, src: str, dest: str):
+    """A local file that holds no secret copied to ``dest``, written whole: root's, readable by all."""
+    return whole_file(name=name, path=dest, content=Path(src).read_bytes(), user="root", group="root", mode="0644")

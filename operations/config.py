@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import ipaddress
+import os
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 from pyinfra.api.exceptions import PyinfraError
 
 from .defaults import DEFAULTS, SETTINGS, Setting
-from .platforms import PLATFORMS, Platform
+from .platforms import FREE_SPACE_ALWAYS, FREE_SPACE_FOR_PACKAGES, PLATFORMS, Platform
 
 
 class ConfigError(PyinfraError):
@@ -38,6 +39,9 @@ class HostFacts:
     cpus: int
     # The inventory name pyinfra knows the host by.
     name: str = "localhost"
+    # MiB available on the file system of each path the deploy writes to (see platforms).
+    free_space: dict[str, int] = field(default_factory=dict)
+    packages_missing: bool = False
 
 
 # Inventory groups: the hosts that serve the dashboard, and the optional load balancers in front
@@ -109,6 +113,8 @@ class HorizonConfig:
     login_burst: int
     max_body_size: str
     upload_max_body_size: str
+    nginx_extra_directives: tuple[str, ...]
+    api_timeout: int
 
     @property
     def uses_cloud_archive(self) -> bool:
@@ -252,8 +258,27 @@ def _size(value: Any) -> str:
     raise _Invalid("a size in NGINX's units: bytes, or a number followed by k, m or g, such as 1m")
 
 
+def _nginx_directives(value: Any) -> tuple[str, ...]:
+    expected = "NGINX directives, one per entry, each on one line and ending with `;`"
+    entries = [value] if isinstance(value, str) else value
+    if not isinstance(entries, (list, tuple)):
+        raise _Invalid(expected)
+    for entry in entries:
+        if not isinstance(entry, str) or "\n" in entry or not entry.strip().endswith(";"):
+            raise _Invalid(expected)
+    return tuple(entry.strip() for entry in entries)
+
+
+def _api_timeout(value: Any) -> int:
+    expected = "a whole number of seconds from 1 to 50, below uWSGI's harakiri (60 s)"
+    seconds = _as_int(value, expected)
+    if not 1 <= seconds <= 50:
+        raise _Invalid(expected)
+    return seconds
+
+
 def _local_file(value: Any) -> str:
-    if isinstance(value, str) and Path(value).is_file():
+    if isinstance(value, str) and Path(value).is_file() and os.access(value, os.R_OK):
         return value
     raise _Invalid("the path of a readable file on the machine running pyinfra")
 
@@ -339,6 +364,8 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "network_list_or_none": _optional(_list_of(_network)),
     "text": _text,
     "size": _size,
+    "nginx_directives": _nginx_directives,
+    "api_timeout": _api_timeout,
 }
 
 
@@ -420,6 +447,15 @@ def _tls_problems(values: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _disk_problems(facts: HostFacts) -> list[str]:
+    needed = {**FREE_SPACE_ALWAYS, **(FREE_SPACE_FOR_PACKAGES if facts.packages_missing else {})}
+    return [
+        f"{path}: only {facts.free_space[path]} MiB free on its file system, the deploy needs {mib} MiB there"
+        for path, mib in needed.items()
+        if path in facts.free_space and facts.free_space[path] < mib
+    ]
+
+
 def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) -> HorizonConfig:
     """Turn raw host data into a checked ``HorizonConfig``; raise ``ConfigError`` listing every problem.
 
@@ -447,6 +483,7 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
     fleet = tuple(fleet) or (this,)
     problems += _fleet_problems(values, fleet, this)
     problems += _tls_problems(values)
+    problems += _disk_problems(facts)
 
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
@@ -540,8 +577,11 @@ def load_load_balancer_config(host) -> LoadBalancerConfig:
 
 def load_config(host) -> HorizonConfig:
     """Gather ``host``'s data and facts and resolve them (see ``resolve``)."""
+    from pyinfra.facts.deb import DebPackages
     from pyinfra.facts.hardware import Cpus
     from pyinfra.facts.server import Command, OsRelease
+
+    from .platforms import BASE_PACKAGES
 
     os_release = host.get_fact(OsRelease)
     facts = HostFacts(
@@ -550,8 +590,22 @@ def load_config(host) -> HorizonConfig:
         fqdn=host.get_fact(Command, "hostname -f 2>/dev/null || uname -n").strip(),
         cpus=host.get_fact(Cpus) or 1,
         name=host.name,
+        free_space=_free_space(host, [*FREE_SPACE_FOR_PACKAGES, *FREE_SPACE_ALWAYS]),
+        packages_missing=any(package not in (host.get_fact(DebPackages) or {}) for package in BASE_PACKAGES),
     )
     try:
         return resolve(host.data.dict(), facts, dashboard_fleet(host.inventory))
     except ConfigError as error:
         raise ConfigError(f"{host.name}: {error}") from None
+
+
+def _free_space(host, paths: Sequence[str]) -> dict[str, int]:
+    """MiB available for each path, measured on its closest existing directory."""
+    from pyinfra.facts.server import Command
+
+    script = "; ".join(
+        f'd={path}; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; echo "{path} $(df -Pm "$d" | tail -n 1 | awk \'{{print $4}}\')"'
+        for path in paths
+    )
+    output = host.get_fact(Command, script) or ""
+    return {path: int(mib) for path, mib in (line.split() for line in output.splitlines()) if mib.isdigit()}

@@ -160,6 +160,15 @@ SETTINGS: tuple[Setting, ...] = (
         "without its `@connector/` prefix).",
     ),
     Setting(
+        "horizon_api_timeout",
+        30,
+        "api_timeout",
+        "Seconds Horizon waits for Keystone or another OpenStack API to answer before the page "
+        "shows its error message. The clients have no limit of their own: a service that accepts "
+        "connections and never answers would hold a uWSGI worker until uWSGI kills it (after "
+        "60 s) and the user would get a 502. At most 50.",
+    ),
+    Setting(
         "horizon_time_zone",
         "UTC",
         "time_zone",
@@ -273,6 +282,14 @@ SETTINGS: tuple[Setting, ...] = (
         "passes them through Horizon) and object store objects. `0`: unlimited.",
     ),
     Setting(
+        "horizon_nginx_extra_directives",
+        [],
+        "nginx_directives",
+        "NGINX directives added to the dashboard's server block, one per entry, each ending with "
+        "`;` (for example `add_header X-Robots-Tag none always;`). Checked with `nginx -t` before "
+        "any reload: one NGINX refuses fails the run, and the previous configuration is put back.",
+    ),
+    Setting(
         "horizon_static_max_age",
         2592000,
         "positive_int",
@@ -290,7 +307,7 @@ def markdown_table() -> str:
         if value is None:
             return "derived"
         if isinstance(value, list):
-            value = ",".join(value)
+            value = ",".join(value) or "none"
         return f"`{value}`"
 
     rows = ["| key | default | meaning |", "| --- | --- | --- |"]

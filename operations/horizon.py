@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from pyinfra import host
+from collections.abc import Sequence
+
+from urllib.parse import urlsplit
+
+from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.facts.server import Command
-from pyinfra.operations import files, server
+from pyinfra.operations import server
 from pyinfra.operations.util import any_changed
 
-from . import template
+from . import config_file
 from .config import HorizonConfig
 from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR, SETTINGS_DROPIN_DIR, STATIC_ROOT
 from .secret import secret_file
@@ -20,6 +24,17 @@ SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
 SETTINGS_DROPIN = f"{SETTINGS_DROPIN_DIR}/_9000_nginx_uwsgi.py"
 # Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
+# What a restart makes Horizon read (see services.py): settings, key, static files' manifest,
+# and the packages' file lists, which dpkg rewrites when it installs or upgrades them.
+FILES = (
+    f"{SETTINGS_DIR}/local_settings.py",
+    SETTINGS_DROPIN_DIR,
+    f"{SETTINGS_DROPIN_DIR}/*.py",
+    SECRET_KEY_FILE,
+    COMPRESS_MANIFEST,
+    "/var/lib/dpkg/info/openstack-dashboard.list",
+    "/var/lib/dpkg/info/python3-django-horizon.list",
+)
 # `manage.py compress` made serial (see the template); operators can run it by hand too.
 COMPRESS = "/usr/local/sbin/horizon-compress"
 # Horizon's own generator: 64 characters from the system's random source.
@@ -33,14 +48,30 @@ GENERATE_SECRET_KEY = (
 )
 
 
+def warn_if_keystone_is_silent(config: HorizonConfig) -> None:
+    """A Keystone that does not answer from the host is worth a warning, not a failure: the
+    dashboard may well be deployed before the cloud behind it."""
+    url = urlsplit(config.keystone_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    answered = host.get_fact(
+        Command, f"timeout 5 bash -c '</dev/tcp/{url.hostname}/{port}' 2>/dev/null && echo answered || true"
+    )
+    if not answered:
+        logger.warning(
+            f"{host.name}: Keystone ({config.keystone_url}) does not answer from this host: "
+            "the dashboard is deployed anyway, and logins fail until it answers"
+        )
+
+
 @deploy("Horizon settings and static files")
-def configure_horizon(config: HorizonConfig, packages) -> list:
+def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
     """
     The secret key, ``local_settings.py`` and the settings drop-in, every drop-in readable by
     Horizon only; then ``collectstatic`` and ``compress`` when anything they depend on changed
     (``packages``, the settings) or their output is missing. Returns the operations whose
     change needs Horizon restarted.
     """
+    warn_if_keystone_is_silent(config)
     secret = secret_file(
         name="Django secret key",
         path=SECRET_KEY_FILE,
@@ -50,11 +81,10 @@ def configure_horizon(config: HorizonConfig, packages) -> list:
         value=config.secret_key,
     )
     settings = [
-        files.template(
-            name=f"Horizon settings {path}",
-            src=template(source),
-            dest=path,
-            user="root",
+        config_file(
+            f"Horizon settings {path}",
+            source,
+            path,
             group=HORIZON_USER,
             mode="0640",
             config=config,
@@ -71,22 +101,20 @@ def configure_horizon(config: HorizonConfig, packages) -> list:
     server.shell(
         name="Settings drop-ins owned by root, readable by Horizon only",
         commands=[f"chown root:{HORIZON_USER} {SETTINGS_DROPIN_DIR}/*.py", f"chmod 0640 {SETTINGS_DROPIN_DIR}/*.py"],
-        _if=lambda: bool(loose_dropins) or packages.did_change(),
+        _if=lambda: bool(loose_dropins) or any_changed(*packages)(),
     )
     # The offline-compression manifest embeds WEBROOT and STATIC_URL: stale, it makes every
     # page answer 500, so it is rebuilt with anything that can change it.
-    compress = files.template(
-        name=f"Serial static compression {COMPRESS}",
-        src=template("horizon-compress.j2"),
-        dest=COMPRESS,
-        user="root",
-        group="root",
+    compress = config_file(
+        f"Serial static compression {COMPRESS}",
+        "horizon-compress.j2",
+        COMPRESS,
         mode="0755",
         dashboard_dir=DASHBOARD_DIR,
         manage_py=MANAGE_PY,
     )
     manifest_missing = not host.get_fact(File, path=COMPRESS_MANIFEST)
-    inputs_changed = any_changed(*settings, packages, compress)
+    inputs_changed = any_changed(*settings, *packages, compress)
     static = server.shell(
         name="Collect and compress static files",
         commands=[

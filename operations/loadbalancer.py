@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyinfra.api import deploy
 from pyinfra.operations import server, systemd
 
-from . import public_config
+from . import config_file
 from .config import LoadBalancerConfig
 from .packages import install
 
@@ -19,7 +19,7 @@ def balance_dashboards(config: LoadBalancerConfig):
     the configuration is validated before HAProxy reloads it.
     """
     install("Install HAProxy", ["haproxy"])
-    haproxy_config = public_config("HAProxy configuration", "haproxy.cfg.j2", CONFIG, config=config)
+    haproxy_config = config_file("HAProxy configuration", "haproxy.cfg.j2", CONFIG, config=config)
     # A failing check stops the deploy for this host: the running HAProxy keeps its configuration.
     server.shell(name="Check the HAProxy configuration", commands=[f"haproxy -c -q -f {CONFIG}"], _if=haproxy_config.did_change)
     systemd.service(name="Reload HAProxy for its new configuration", service="haproxy", reloaded=True, _if=haproxy_config.did_change)

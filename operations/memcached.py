@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 
-from . import public_config
+from . import config_file
 from .config import HorizonConfig
+
+CONF = "/etc/memcached.conf"
+# What memcached reads at start (see services.py).
+FILES = (CONF, "/var/lib/dpkg/info/memcached.list")
 
 
 @deploy("memcached")
@@ -15,4 +19,4 @@ def configure_memcached(config: HorizonConfig) -> list:
     managed: Debian 13's stock one also listens on ::1, which fails where IPv6 is off. Returns
     the operations whose change needs memcached restarted.
     """
-    return [public_config("memcached configuration", "memcached.conf.j2", "/etc/memcached.conf", config=config)]
+    return [config_file("memcached configuration", "memcached.conf.j2", CONF, config=config)]

@@ -8,8 +8,9 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
-from . import public_config
+from . import config_file
 from .config import HorizonConfig
+from .service import STAMPS
 from .tls import CERTIFICATE, KEY
 
 SITE = "/etc/nginx/sites-available/horizon"
@@ -17,6 +18,11 @@ HEADERS_SNIPPET = "/etc/nginx/snippets/horizon-headers.conf"
 TLS_SNIPPET = "/etc/nginx/snippets/horizon-tls.conf"
 UWSGI_SNIPPET = "/etc/nginx/snippets/horizon-uwsgi.conf"
 DOCROOT = "/var/www/horizon"
+ENABLED_SITE = "/etc/nginx/sites-enabled/horizon"
+# What a reload makes NGINX read (see services.py).
+FILES = (SITE, HEADERS_SNIPPET, TLS_SNIPPET, UWSGI_SNIPPET, CERTIFICATE, KEY)
+# Those files as they were when `nginx -t` last accepted them (the key among them: root only).
+LAST_GOOD = f"{STAMPS}/nginx-last-good.tar"
 
 
 @deploy("NGINX")
@@ -28,10 +34,10 @@ def configure_nginx(config: HorizonConfig, certificate: Sequence = ()) -> list:
     """
     changes = [
         *certificate,
-        public_config("NGINX security headers for Horizon", "nginx-headers.conf.j2", HEADERS_SNIPPET, config=config),
-        public_config("NGINX TLS settings for Horizon", "nginx-tls.conf.j2", TLS_SNIPPET, config=config),
-        public_config("NGINX hand-over to uWSGI", "nginx-uwsgi.conf.j2", UWSGI_SNIPPET, config=config),
-        public_config(
+        config_file("NGINX security headers for Horizon", "nginx-headers.conf.j2", HEADERS_SNIPPET, config=config),
+        config_file("NGINX TLS settings for Horizon", "nginx-tls.conf.j2", TLS_SNIPPET, config=config),
+        config_file("NGINX hand-over to uWSGI", "nginx-uwsgi.conf.j2", UWSGI_SNIPPET, config=config),
+        config_file(
             "NGINX site for Horizon",
             "nginx-horizon.conf.j2",
             SITE,
@@ -43,11 +49,20 @@ def configure_nginx(config: HorizonConfig, certificate: Sequence = ()) -> list:
             certificate=CERTIFICATE,
             key=KEY,
         ),
-        files.link(name="Enable the Horizon site", path="/etc/nginx/sites-enabled/horizon", target=SITE),
+        files.link(name="Enable the Horizon site", path=ENABLED_SITE, target=SITE),
         files.link(name="Disable NGINX's default site", path="/etc/nginx/sites-enabled/default", present=False),
     ]
-    public_config("robots.txt: a dashboard has nothing to index", "robots.txt.j2", f"{DOCROOT}/robots.txt")
-    # A failing check stops the deploy for this host before the reload: the running NGINX
-    # keeps serving the previous configuration.
-    server.shell(name="Check the NGINX configuration", commands=["nginx -t -q"], _if=any_changed(*changes))
+    config_file("robots.txt: a dashboard has nothing to index", "robots.txt.j2", f"{DOCROOT}/robots.txt")
+    # A failing check stops the deploy for this host before the reload, with NGINX's message, and
+    # puts the files of the last configuration that passed back: the running NGINX keeps serving
+    # it, and so will a restart or a reboot before the next good run.
+    kept = " ".join((*FILES, ENABLED_SITE))
+    server.shell(
+        name="Check the NGINX configuration",
+        commands=[
+            f"nginx -t -q || {{ tar -xpPf {LAST_GOOD} 2>/dev/null; exit 1; }}",
+            f"mkdir -p {STAMPS} && (umask 077 && tar -cpPf {LAST_GOOD} {kept} 2>/dev/null || true)",
+        ],
+        _if=any_changed(*changes),
+    )
     return changes

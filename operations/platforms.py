@@ -62,6 +62,12 @@ HORIZON_USER = "horizon"
 # NGINX's workers run as this user on Debian and Ubuntu; only it may connect to the socket.
 NGINX_USER = "www-data"
 
+# Free space (MiB) the deploy needs where it writes: the packages, while some are still missing
+# (with apt's downloads); the uWSGI virtualenv; the static files, which are collected afresh
+# while Horizon still serves the old ones (about 50 MiB on Debian 12).
+FREE_SPACE_FOR_PACKAGES = {"/usr": 1024, "/var/cache/apt": 300}
+FREE_SPACE_ALWAYS = {"/opt": 100, STATIC_ROOT: 200}
+
 BASE_PACKAGES = (
     "nginx",
     "memcached",

@@ -30,7 +30,7 @@ def configure_repositories(config: HorizonConfig) -> list:
     """
     changes = []
     if config.uses_cloud_archive:
-        changes.append(install("Install the Ubuntu Cloud Archive keyring", [CLOUD_ARCHIVE_KEYRING_PACKAGE]))
+        changes += install("Install the Ubuntu Cloud Archive keyring", [CLOUD_ARCHIVE_KEYRING_PACKAGE])
     changes.append(
         apt.sources_file(
             name=f"Ubuntu Cloud Archive {config.openstack_release}",

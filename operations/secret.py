@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-from io import StringIO
-
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, OperationError, QuoteString, StringCommand, operation
-from pyinfra.facts.files import File, Sha256File
+from pyinfra.api import OperationError, QuoteString, StringCommand, operation
+from pyinfra.facts.files import File
+
+from .whole import whole_file
 
 
 @operation()
@@ -23,7 +22,8 @@ def secret_file(path: str, user: str, group: str, generate: str | None = None, v
     + group: group of the file
     + generate: shell command that prints a new secret on the host, run only when the file is
       missing and no ``value`` is given (one of the two is required)
-    + value: the secret to store; ``None`` keeps what the file holds
+    + value: the secret to store, written whole (see ``whole_file``); ``None`` keeps what the
+      file holds
 
     **Example:**
 
@@ -37,19 +37,17 @@ def secret_file(path: str, user: str, group: str, generate: str | None = None, v
             generate="head -c 48 /dev/urandom | base64 -w0",
         )
     """
+    if value is not None:
+        yield from whole_file._inner(path=path, content=value, user=user, group=group, mode="0600")
+        return
     current = host.get_fact(File, path=path)
-    if value is None:
-        if current:
-            host.noop(f"{path} exists: its secret is kept")
-        elif generate is None:
-            raise OperationError(f"{path} is missing and neither a value nor a generator was given")
-        else:
-            # umask before the redirection: the file is never readable by others, even briefly.
-            yield StringCommand(f"umask 077 && {generate} >", QuoteString(path))
-    elif current and host.get_fact(Sha256File, path=path) == hashlib.sha256(value.encode()).hexdigest():
-        host.noop(f"{path} already holds the given secret")
+    if current:
+        host.noop(f"{path} exists: its secret is kept")
+    elif generate is None:
+        raise OperationError(f"{path} is missing and neither a value nor a generator was given")
     else:
-        yield FileUploadCommand(StringIO(value), path, remote_temp_filename=host.get_temp_filename(path))
+        # umask before the redirection: the file is never readable by others, even briefly.
+        yield StringCommand(f"umask 077 && {generate} >", QuoteString(path))
 
     if not current or (current["user"], current["group"], current["mode"]) != (user, group, 600):
         yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(path))

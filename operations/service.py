@@ -3,29 +3,79 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import systemd
+from pyinfra.facts.server import Command
+from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
+
+# A run touches a service's stamp here right after restarting or reloading it. An input file
+# newer than the stamp means an earlier run changed it and stopped before the restart (killed,
+# or its connection lost): this run restarts the service even though it changes nothing itself.
+STAMPS = "/var/lib/horizon-deploy"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    # The files the operations below write on the host (shell globs allowed).
+    files: Sequence[str]
+    # This run's operations whose change needs the service restarted...
+    restart_on: Sequence = ()
+    # ...and those whose change a reload takes in without dropping a request: uWSGI finishes
+    # the requests in flight and re-reads its configuration and code, NGINX starts new workers.
+    reload_on: Sequence = ()
+
+    @property
+    def stamp(self) -> str:
+        return f"{STAMPS}/{self.name}"
+
+
+def _changed_since_last_applied(service: Service) -> bool:
+    newer = host.get_fact(
+        Command,
+        f"if [ -e {service.stamp} ]; then find {' '.join(service.files)} -newer {service.stamp} -print -quit 2>/dev/null; "
+        f"else echo 'never applied'; fi; true",
+    )
+    return bool(newer)
 
 
 @deploy("Services")
-def run_services(memcached_inputs: Sequence, uwsgi_inputs: Sequence, nginx_inputs: Sequence):
+def run_services(services: Sequence[Service]):
     """
-    memcached, horizon (uWSGI) and NGINX enabled and running. memcached restarts when its
-    configuration changed (sessions are lost: users log in again). Horizon restarts when its
-    code, configuration or static files changed; NGINX reloads (no dropped connections) when
-    its site did. A unit that is not running yet is started instead.
+    Each service restarted or reloaded when this run changed its inputs, then enabled and
+    running. What an interrupted earlier run left newer than the service's stamp is applied the
+    way its restarts are (reloaded for NGINX, which never restarts). memcached restarting loses
+    the sessions (users log in again). A unit that is not running yet is started instead.
     """
-    for service, inputs, action in (
-        ("memcached", memcached_inputs, "restarted"),
-        ("horizon", uwsgi_inputs, "restarted"),
-        ("nginx", nginx_inputs, "reloaded"),
-    ):
-        systemd.service(
-            name=f"{action.removesuffix('ed').capitalize()} {service} for its new configuration",
-            service=service,
-            _if=any_changed(*inputs),
-            **{action: True},
+    for service in services:
+        pending = _changed_since_last_applied(service)
+        restart_needed = any_changed(*service.restart_on)
+        reload_needed = any_changed(*service.reload_on)
+        restart = systemd.service(
+            name=f"Restart {service.name} for its new configuration",
+            service=service.name,
+            # Its unit file may be one of the inputs.
+            daemon_reload=True,
+            restarted=True,
+            _if=lambda pending=pending and bool(service.restart_on), needed=restart_needed: pending or needed(),
         )
-        systemd.service(name=f"{service} enabled and running", service=service, running=True, enabled=True)
+        reload = systemd.service(
+            name=f"Reload {service.name} for its new configuration",
+            service=service.name,
+            reloaded=True,
+            _if=lambda pending=pending and not service.restart_on, needed=reload_needed, restart=restart: (
+                (pending or needed()) and not restart.did_change()
+            ),
+        )
+        # pyinfra restarts and reloads only a running unit; this starts one that is not.
+        running = systemd.service(
+            name=f"{service.name} enabled and running", service=service.name, running=True, enabled=True
+        )
+        server.shell(
+            name=f"Stamp {service.name} as running its current configuration",
+            commands=[f"mkdir -p {STAMPS} && touch {service.stamp}"],
+            _if=any_changed(restart, reload, running),
+        )

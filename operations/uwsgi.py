@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pyinfra.api import deploy
-from pyinfra.operations import files, pip, systemd
+from typing import NamedTuple
 
-from . import public_config, template
+from pyinfra.api import deploy
+from pyinfra.operations import pip, systemd
+
+from . import config_file
 from .config import HorizonConfig
 from .platforms import HORIZON_USER
 
@@ -13,13 +15,23 @@ VENV = "/opt/horizon-uwsgi"
 INI = "/etc/uwsgi/horizon.ini"
 UNIT = "/etc/systemd/system/horizon.service"
 BINARIES = {"pip": f"{VENV}/bin/uwsgi", "distro": "/usr/bin/uwsgi-core"}
+# What a restart makes uWSGI read (see services.py), with horizon.FILES.
+FILES = (INI, UNIT, *BINARIES.values())
+
+
+class UwsgiChanges(NamedTuple):
+    # systemd applies a changed unit only when the service starts again.
+    restart: list
+    # A graceful reload re-executes the (new) binary, which re-reads the ini.
+    reload: list
 
 
 @deploy("uWSGI")
-def install_uwsgi(config: HorizonConfig) -> list:
+def install_uwsgi(config: HorizonConfig) -> UwsgiChanges:
     """
     uWSGI from PyPI in its own virtualenv (or the distribution's), `/etc/uwsgi/horizon.ini`
-    and `horizon.service`. Returns the operations whose change needs Horizon restarted.
+    and `horizon.service`. Returns the operations whose change needs Horizon restarted, and
+    those a reload takes in.
     """
     from_pip = config.uwsgi_source == "pip"
     # The virtualenv sees the system's site packages: Horizon and Django come from the
@@ -35,16 +47,8 @@ def install_uwsgi(config: HorizonConfig) -> list:
             )
         )
     changes.append(
-        files.template(
-            name="uWSGI configuration",
-            src=template("uwsgi-horizon.ini.j2"),
-            dest=INI,
-            user="root",
-            group=HORIZON_USER,
-            mode="0640",
-            config=config,
-        )
+        config_file("uWSGI configuration", "uwsgi-horizon.ini.j2", INI, group=HORIZON_USER, mode="0640", config=config)
     )
-    unit = public_config("horizon.service", "horizon.service.j2", UNIT, binary=BINARIES[config.uwsgi_source], ini=INI, config=config)
+    unit = config_file("horizon.service", "horizon.service.j2", UNIT, binary=BINARIES[config.uwsgi_source], ini=INI, config=config)
     systemd.daemon_reload(name="Reload systemd for horizon.service", _if=unit.did_change)
-    return [*changes, unit]
+    return UwsgiChanges(restart=[unit], reload=changes)

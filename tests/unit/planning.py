@@ -6,8 +6,9 @@ os-release file, a host name, a CPU count) and records every command the deploy 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from io import StringIO
+from io import BytesIO, StringIO
 from pathlib import Path
 
 from pyinfra import context
@@ -58,6 +59,9 @@ def plan(platform: str, **data) -> Plan:
     uploads = {}
     for op in state.ops[host].values():
         for command in op.operation_meta._commands or ():
-            if isinstance(command, FileUploadCommand) and isinstance(command.src, StringIO):
-                uploads[command.dest] = command.src.getvalue()
+            if isinstance(command, FileUploadCommand) and isinstance(command.src, (StringIO, BytesIO)):
+                content = command.src.getvalue()
+                # Keyed by the file the upload ends up as: whole_file uploads beside it, then renames.
+                final = re.sub(r"/\.([^/]+)\.pyinfra-new$", r"/\1", command.dest)
+                uploads[final] = content.decode() if isinstance(content, bytes) else content
     return Plan(commands=list(host.connector.executed_commands), uploads=uploads)

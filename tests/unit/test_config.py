@@ -58,6 +58,9 @@ def test_command_line_strings_are_coerced():
         ("horizon_trusted_proxies", "proxy.example.com", "expected IP addresses or CIDR ranges"),
         ("horizon_max_body_size", "1 GB", "expected a size in NGINX's units"),
         ("horizon_login_rate", "-1", "expected a whole number of at least 1"),
+        ("horizon_api_timeout", "90", "below uWSGI's harakiri (60 s)"),
+        ("horizon_nginx_extra_directives", "add_header X-A b always", "each on one line and ending with `;`"),
+        ("horizon_tls_certificate", "/nonexistent/cert.pem", "expected the path of a readable file"),
     ],
 )
 def test_bad_value_is_refused_with_key_value_and_expectation(key, value, expected):
@@ -197,3 +200,19 @@ def test_plain_http_needs_the_trusted_proxies_and_a_certificate_needs_its_key(tm
         resolve({"horizon_tls": "false", "horizon_tls_certificate": str(certificate)}, DEBIAN)
     assert "horizon_tls is false but horizon_trusted_proxies is not set" in str(error.value)
     assert "horizon_tls_certificate and horizon_tls_key go together" in str(error.value)
+
+
+def test_a_host_short_of_disk_space_is_refused_naming_the_path():
+    short = HostFacts(
+        os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2,
+        free_space={"/usr": 400, "/var/cache/apt": 400, "/opt": 500, "/var/lib/openstack-dashboard/static": 20},
+        packages_missing=True,
+    )
+    with pytest.raises(ConfigError) as error:
+        resolve({}, short)
+    assert "/usr: only 400 MiB free on its file system, the deploy needs 1024 MiB there" in str(error.value)
+    assert "/var/lib/openstack-dashboard/static: only 20 MiB free" in str(error.value)
+    # Once the packages are in, /usr needs no more room.
+    with pytest.raises(ConfigError) as error:
+        resolve({}, HostFacts(**{**short.__dict__, "packages_missing": False}))
+    assert "/usr" not in str(error.value)

@@ -98,3 +98,14 @@ def test_given_secret_key_is_uploaded_and_never_on_a_command_line():
     result = plan("debian:12", horizon_secret_key=secret)
     assert result.uploads["/etc/openstack-dashboard/secret_key"] == secret
     assert not result.ran(secret)
+
+
+def test_configuration_is_written_beside_its_file_and_renamed_over_it():
+    result = plan("debian:12")
+    for path, staged in (
+        ("/etc/uwsgi/horizon.ini", "/etc/uwsgi/.horizon.ini.pyinfra-new"),
+        ("/etc/nginx/sites-available/horizon", "/etc/nginx/sites-available/.horizon.pyinfra-new"),
+    ):
+        assert path in result.uploads
+        assert result.ran(f"chmod 0640 {staged}") or result.ran(f"chmod 0644 {staged}")
+        assert result.ran(f"mv -f {staged} {path}")

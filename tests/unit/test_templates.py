@@ -3,9 +3,8 @@
 import configparser
 
 import pytest
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from operations import TEMPLATES
+from operations import render as render_template
 from operations.config import HostFacts, resolve
 from operations.horizon import SECRET_KEY_FILE
 
@@ -14,9 +13,9 @@ UBUNTU = HostFacts(os_id="ubuntu", os_version="24.04", fqdn="dash.example.com", 
 
 
 def render(name, facts=DEBIAN, **data):
-    # The same strictness as pyinfra's files.template: an undefined variable is an error.
-    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
-    return env.get_template(name).render(
+    # Rendered as the deploy renders it, with every variable any template needs.
+    return render_template(
+        name,
         config=resolve(data, facts),
         secret_key_file=SECRET_KEY_FILE,
         binary="/opt/horizon-uwsgi/bin/uwsgi",
@@ -94,16 +93,20 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
         horizon_keystone_url="https://keystone.example.com:5000/v3",
     )
     # Horizon execs its drop-ins in the namespace of its settings module, which already holds
-    # HORIZON_CONFIG. Neither Horizon nor Django is installed here: stand in for what the file
-    # imports from them.
+    # HORIZON_CONFIG. Neither Horizon nor Django nor keystoneauth is installed here: stand in
+    # for what the file imports from them.
+    session = type("Session", (), {"__init__": lambda self, timeout=None: setattr(self, "timeout", timeout)})
     namespace = {
         "__name__": "openstack_dashboard.settings",
         "HORIZON_CONFIG": {"user_home": "openstack_dashboard.views.get_user_home"},
         "MIDDLEWARE": ("django.middleware.common.CommonMiddleware",),
         "_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")}),
         "_cache_sessions": type("C", (), {"SessionStore": object, "CreateError": KeyError, "UpdateError": LookupError}),
+        "_keystoneauth_session": type("K", (), {"Session": session}),
     }
-    own_code = "\n".join(line for line in source.splitlines() if not line.startswith(("from horizon", "from django")))
+    own_code = "\n".join(
+        line for line in source.splitlines() if not line.startswith(("from horizon", "from django", "from keystoneauth1"))
+    )
     exec(compile(own_code, "dropin", "exec"), namespace)
     assert namespace["SECRET_KEY"] == f"read:{SECRET_KEY_FILE}"
     assert namespace["DEBUG"] is False
@@ -120,6 +123,8 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     assert namespace["ALLOWED_HOSTS"] == ["dash.example.com"]
     assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_landing_page"]
     assert namespace["MIDDLEWARE"][-1] == "openstack_dashboard.settings.ServiceUnavailableMiddleware"
+    # Every API session gets a timeout, unless its maker chose one.
+    assert (session().timeout, session(timeout=5).timeout) == (30.0, 5)
 
 
 def test_uwsgi_mounts_horizon_under_a_webroot_other_than_slash():
@@ -172,3 +177,10 @@ def test_login_attempts_are_rate_limited_and_only_uploads_may_be_large(webroot):
     upload = site[site.index("location ~ ^") :]
     assert upload.startswith(f"location ~ ^{webroot.replace('.', chr(92) + '.')}api/(glance/images/$|")
     assert upload.index("client_max_body_size 5g;") < upload.index("}")
+
+
+def test_operators_directives_land_in_the_dashboards_server_block():
+    site = render("nginx-horizon.conf.j2", horizon_nginx_extra_directives=["add_header X-Robots-Tag none always;"])
+    dashboard = site[site.index("ssl_certificate ") :]
+    assert "    add_header X-Robots-Tag none always;\n" in dashboard
+    assert "X-Robots-Tag" not in render("nginx-horizon.conf.j2")
