@@ -162,22 +162,38 @@ def pyinfra_command(*data: str, json_output: bool = True, inventory: str = "inve
     return command + [inventory, deploy]
 
 
-def run_deploy(*data: str, inventory: str = "inventory.py", env: dict[str, str] | None = None) -> DeployRun:
-    """Run ``deploy.py`` against ``inventory`` and collect pyinfra's JSON results."""
-    completed = subprocess.run(
+def start_deploy(*data: str, inventory: str = "inventory.py", env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``deploy.py`` against ``inventory``; its output is collected by ``finish_deploy``."""
+    return subprocess.Popen(
         pyinfra_command(*data, inventory=inventory),
         cwd=ROOT,
         env={**os.environ, **(env or {})},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def finish_deploy(process: subprocess.Popen) -> DeployRun:
+    """Wait for a started deploy and collect pyinfra's JSON results."""
+    stdout, stderr = process.communicate()
     try:
-        results = json.loads(completed.stdout)["results"]
+        results = json.loads(stdout)["results"]
     except (json.JSONDecodeError, KeyError, TypeError):
         results = None
-    return DeployRun(completed.returncode, results, completed.stdout, completed.stderr)
+    return DeployRun(process.returncode, results, stdout, stderr)
+
+
+def run_deploy(*data: str, inventory: str = "inventory.py", env: dict[str, str] | None = None) -> DeployRun:
+    """Run ``deploy.py`` against ``inventory`` and collect pyinfra's JSON results."""
+    return finish_deploy(start_deploy(*data, inventory=inventory, env=env))
+
+
+def lab_environment(container: str) -> dict[str, str]:
+    """What makes the default inventory deploy to the lab container ``container``."""
+    return {"HORIZON_LAB_CONTAINER": container}
 
 
 def deploy(container: str, *data: str) -> DeployRun:
     """Deploy to the lab container ``container`` through the default inventory."""
-    return run_deploy(*data, env={"HORIZON_LAB_CONTAINER": container})
+    return run_deploy(*data, env=lab_environment(container))

@@ -13,9 +13,11 @@ import re
 import shlex
 import socket
 import ssl
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -68,6 +70,20 @@ class Target:
 
     def deploy(self, *data: str) -> targets.DeployRun:
         return targets.deploy(self.name, *deploy_data(self.keystone), *data)
+
+    def deploy_killed_when(self, condition: str, *data: str, stop_on_host: str = "") -> targets.DeployRun:
+        """Start a deploy and kill pyinfra once ``condition`` (a shell test on the host) holds,
+        then run ``stop_on_host`` there: through a lost SSH connection what pyinfra started on the
+        host dies with it; through ``docker exec`` it would carry on, so it is stopped by hand."""
+        process = targets.start_deploy(
+            *deploy_data(self.keystone), *data, env=targets.lab_environment(self.name)
+        )
+        while process.poll() is None and self.host.run(condition).rc != 0:
+            time.sleep(0.05)
+        process.kill()
+        if stop_on_host:
+            self.host.run(stop_on_host)
+        return targets.finish_deploy(process)
 
     def django_settings(self, *names: str) -> dict:
         """The running settings, read as the uWSGI user does (the files are not world-readable)."""
@@ -193,6 +209,19 @@ def handshake(target: Target, versions: tuple, ciphers: str = "DEFAULT:@SECLEVEL
                 return tls.version()
     except ssl.SSLError as error:
         return error.reason
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for the name the tests use, as an operator brings one (self-signed here)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    certificate, key = directory / "dashboard.pem", directory / "dashboard.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )
+    return certificate, key
 
 
 def static_asset(login_page: str) -> str:

@@ -102,13 +102,44 @@ def test_settings_files_are_readable_by_horizon_only(target):
 def test_bad_input_is_refused_before_anything_changes(target):
     managed = "/etc/nginx/sites-available/horizon /etc/uwsgi/horizon.ini /etc/openstack-dashboard/local_settings.d/*"
     before = target.host.check_output(f"stat -c '%n %Y %s' {managed}")
-    run = target.deploy("horizon_http_port=70000", "horizon_keystone_url=keystone:5000")
+    run = target.deploy(
+        "horizon_http_port=70000",
+        "horizon_keystone_url=keystone:5000",
+        "horizon_openstack_release=zedd",
+        "horizon_tls_certificate=/nonexistent/dashboard.pem",
+        "horizon_tls_key=/nonexistent/dashboard.key",
+    )
     assert run.returncode != 0
     # pyinfra's --data turns "70000" into a number itself, hence no quotes around it.
     assert "horizon_http_port = 70000: expected a TCP port, a whole number from 1 to 65535" in run.stderr
     assert "horizon_keystone_url = 'keystone:5000': expected an http:// or https:// URL" in run.stderr
+    assert "horizon_openstack_release = 'zedd': expected `auto` or" in run.stderr
+    assert "horizon_tls_certificate = '/nonexistent/dashboard.pem': expected the path of a readable file" in run.stderr
     assert run.results is None, "no operation may have run"
     assert target.host.check_output(f"stat -c '%n %Y %s' {managed}") == before
+
+
+def test_a_host_short_of_disk_space_is_refused_before_anything_changes(target):
+    # A 20 MiB file system where the static files live: too small to rebuild them in.
+    static = "/var/lib/openstack-dashboard/static"
+    target.host.run_expect([0], f"mount -t tmpfs -o size=20m horizon-test-full {static}")
+    try:
+        run = target.deploy()
+    finally:
+        target.host.run_expect([0], f"umount {static}")
+    assert run.returncode != 0 and run.results is None, describe(run)
+    assert f"{static}: only 20 MiB free on its file system, the deploy needs 200 MiB there" in run.stderr
+
+
+def test_a_keystone_that_does_not_answer_is_a_warning_not_a_failure(target):
+    try:
+        run = target.deploy("horizon_keystone_url=http://keystone.invalid:5000/v3")
+        assert run.returncode == 0, describe(run)
+        assert "Keystone (http://keystone.invalid:5000/v3) does not answer from this host" in run.stderr
+        assert target.wait_for(LOGIN).status == 200
+    finally:
+        back = target.deploy()
+    assert back.returncode == 0 and "does not answer" not in back.stderr, describe(back)
 
 
 def test_changing_webroot_converges_to_a_working_site_and_back(target):

@@ -1,19 +1,33 @@
-"""Faults a serving dashboard survives, on the shared host: dead workers and masters, a reboot,
-lost sessions, hand edits undone by the next run, and re-runs that leave a serving site alone."""
+"""Faults a serving dashboard survives, on the shared host: deploys killed midway, dead workers
+and masters, a reboot, lost sessions, hand edits undone by the next run, and re-runs that leave
+a serving site alone."""
 
 from __future__ import annotations
 
+import subprocess
+import threading
 import time
+from contextlib import contextmanager
 
+import gevent
 import pytest
+import requests
 
 from lab.identity import ADMIN
-from tests.integration.conftest import describe
-from tests.integration.dashboard import title
+from tests.integration.conftest import describe, make_certificate, static_asset
+from tests.integration.dashboard import error_messages, title
 
 SERVICES = ("memcached", "horizon", "nginx")
 PROJECTS = "Projects - OpenStack Dashboard"
 LOGIN_PAGE = "Login - OpenStack Dashboard"
+# Accepts connections on 5999 and never answers.
+SILENT_SERVER = """
+import socket
+server = socket.create_server(("0.0.0.0", 5999))
+held = []
+while True:
+    held.append(server.accept()[0])
+"""
 NGINX_SITE = "/etc/nginx/sites-available/horizon"
 UWSGI_INI = "/etc/uwsgi/horizon.ini"
 
@@ -23,6 +37,11 @@ def target(fresh):
     return fresh[0]
 
 
+def steps(run) -> list[str]:
+    """The operations a run changed something with, without their deploy's name."""
+    return [name.rpartition(" | ")[2] for name in run.changed_operations]
+
+
 def started_at(target, service: str) -> str:
     return target.host.check_output(f"systemctl show --property=ActiveEnterTimestampMonotonic --value {service}")
 
@@ -30,6 +49,10 @@ def started_at(target, service: str) -> str:
 def uwsgi_workers(target) -> set[str]:
     master = target.host.check_output("systemctl show --property=MainPID --value horizon")
     return set(target.host.check_output(f"pgrep -P {master} -x uwsgi || true").split())
+
+
+def static_files_answer(target) -> bool:
+    return target.get(static_asset(target.get("/auth/login/").body)).status == 200
 
 
 def statuses_of(target, count: int) -> list[int]:
@@ -48,6 +71,123 @@ def test_a_run_that_changes_nothing_restarts_nothing(target):
     assert {service: started_at(target, service) for service in SERVICES} == before
     # A reload keeps NGINX's start time but replaces its workers.
     assert nginx_workers(target) == workers
+
+
+@contextmanager
+def probing(target):
+    """The login page requested back to back while the block runs; yields the answers (a status,
+    or the error of a request that got none)."""
+    answers: list = []
+    done = threading.Event()
+
+    def probe():
+        while not done.is_set():
+            try:
+                answers.append(target.get("/auth/login/").status)
+            except requests.RequestException as error:
+                answers.append(repr(error))
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        yield answers
+    finally:
+        done.set()
+        prober.join()
+
+
+def test_reconfiguring_a_serving_host_drops_no_request(target):
+    # Each case: data that changes only NGINX, then only Horizon's settings; how it is applied.
+    for data, applied in (
+        ("horizon_static_max_age=600", "Reload nginx for its new configuration"),
+        ("horizon_session_timeout=1800", "Reload horizon for its new configuration"),
+    ):
+        with probing(target) as answers:
+            run = target.deploy(data)
+        assert run.returncode == 0 and applied in steps(run), describe(run)
+        assert not [step for step in steps(run) if step.startswith("Restart")], describe(run)
+        assert answers and [answer for answer in answers if answer != 200] == [], data
+    back = target.deploy()
+    assert back.returncode == 0, describe(back)
+
+
+def test_a_configuration_nginx_refuses_never_goes_live(target, tmp_path):
+    # An unknown directive from the operator, then a certificate whose key is another one's.
+    certificate, _ = make_certificate(tmp_path / "one")
+    _, other_key = make_certificate(tmp_path / "two")
+    site = target.host.file(NGINX_SITE).content_string
+    workers = nginx_workers(target)
+    for data, refusal in (
+        (("horizon_nginx_extra_directives=bogus_directive on;",), 'unknown directive "bogus_directive"'),
+        ((f"horizon_tls_certificate={certificate}", f"horizon_tls_key={other_key}"), "key values mismatch"),
+    ):
+        with probing(target) as answers:
+            run = target.deploy(*data)
+        assert run.returncode != 0 and refusal in run.stderr, describe(run)
+        assert answers and [answer for answer in answers if answer != 200] == [], data
+        # Not reloaded: a reload replaces NGINX's workers.
+        assert nginx_workers(target) == workers, data
+        # The last good configuration is back in place: a restart serves it, and the default
+        # data, which it was made from, finds nothing to change.
+        assert target.host.file(NGINX_SITE).content_string == site
+        target.host.run_expect([0], "systemctl restart nginx")
+        workers = nginx_workers(target)
+        assert target.get("/auth/login/").status == 200
+        again = target.deploy()
+        assert again.returncode == 0 and again.changed == 0, describe(again)
+
+
+def test_a_run_killed_after_writing_configuration_leaves_the_restart_to_the_next_run(target):
+    before = started_at(target, "horizon")
+    killed = target.deploy_killed_when(f"grep -q '^threads = 3$' {UWSGI_INI}", "horizon_uwsgi_threads=3")
+    assert killed.returncode == -9, "the run ended before it could be killed"
+    assert started_at(target, "horizon") == before, "killed too late: the restart had already happened"
+    # The next run writes nothing new, yet restarts uWSGI for what the killed run wrote.
+    finishing = target.deploy("horizon_uwsgi_threads=3")
+    assert finishing.returncode == 0 and "Restart horizon for its new configuration" in steps(finishing), describe(finishing)
+    assert started_at(target, "horizon") != before
+    again = target.deploy("horizon_uwsgi_threads=3")
+    assert again.returncode == 0 and again.changed == 0, describe(again)
+    back = target.deploy()
+    assert back.returncode == 0, describe(back)
+
+
+def test_a_run_killed_during_static_compression_is_completed_by_the_next_run(target):
+    # A new time zone changes the settings, which rebuilds the static files.
+    killed = target.deploy_killed_when(
+        # [c]: the pattern must not match the shell that runs pgrep or pkill.
+        "pgrep -f 'horizon-[c]ompress'", "horizon_time_zone=Europe/Paris", stop_on_host="pkill -9 -f 'horizon-[c]ompress'"
+    )
+    assert killed.returncode == -9, "the run ended before it could be killed"
+    finishing = target.deploy("horizon_time_zone=Europe/Paris")
+    assert finishing.returncode == 0, describe(finishing)
+    assert target.wait_for("/auth/login/", within=30).status == 200
+    assert static_files_answer(target)
+    again = target.deploy("horizon_time_zone=Europe/Paris")
+    assert again.returncode == 0 and again.changed == 0, describe(again)
+    back = target.deploy()
+    assert back.returncode == 0, describe(back)
+
+
+def test_a_package_install_killed_midway_is_finished_by_the_next_run(target):
+    # What a run killed during its package step leaves when dpkg dies with it: the dashboard
+    # package half-configured, its postinst (which rebuilds the static files) cut short.
+    target.host.run_expect(
+        [0], "(DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall openstack-dashboard >/dev/null 2>&1 &)"
+    )
+    deadline = time.monotonic() + 120
+    while target.host.run("pgrep -f 'manage.py (collectstatic|compress)'").rc != 0:
+        assert time.monotonic() < deadline, "the package's postinst never started"
+        time.sleep(0.1)
+    target.host.run("pkill -9 apt-get; pkill -9 dpkg; pkill -9 -f 'manage[.]py'")
+    assert target.host.check_output("dpkg --audit || true"), "dpkg was left with nothing unfinished"
+    finishing = target.deploy()
+    assert finishing.returncode == 0, describe(finishing)
+    assert target.host.check_output("dpkg --audit || true") == ""
+    assert target.wait_for("/auth/login/", within=30).status == 200
+    assert static_files_answer(target)
+    again = target.deploy()
+    assert again.returncode == 0 and again.changed == 0, describe(again)
 
 
 def test_a_killed_worker_is_replaced_while_requests_keep_being_answered(target):
@@ -107,6 +247,39 @@ def test_hand_edits_and_stopped_services_are_put_back_by_the_next_run(target):
     assert target.wait_for("/auth/login/", within=30).status == 200
     again = target.deploy()
     assert again.returncode == 0 and again.changed == 0, describe(again)
+
+
+def test_a_keystone_that_is_dead_or_never_answers_fails_logins_with_horizons_message(target, ready_keystone):
+    # The lab's Keystone container also hosts the broken Keystones: nothing listens on one port,
+    # and on the other a server accepts connections and never answers.
+    host = target.keystone.name
+    silent = subprocess.Popen(["docker", "exec", host, "timeout", "300", "python3", "-c", SILENT_SERVER])
+    slots = len(uwsgi_workers(target)) * int(target.host.check_output(f"sed -n 's/^threads = //p' {UWSGI_INI}"))
+    try:
+        for port in (5998, 5999):
+            # The attempts come all at once from one address: past the login rate limit's burst.
+            run = target.deploy(
+                f"horizon_keystone_url=http://{host}:{port}/v3", "horizon_api_timeout=5", "horizon_login_rate=600"
+            )
+            assert run.returncode == 0, describe(run)
+            # One login attempt for every uWSGI thread, and the login page asked for meanwhile.
+            started = time.monotonic()
+            attempts = [gevent.spawn(target.user().login, ADMIN, "any-password") for _ in range(slots)]
+            gevent.sleep(1)
+            page = target.get("/auth/login/")
+            gevent.joinall(attempts)
+            elapsed = time.monotonic() - started
+            assert page.status == 200, port
+            for attempt in attempts:
+                assert (attempt.value.status_code, title(attempt.value.text)) == (200, LOGIN_PAGE), port
+                assert error_messages(attempt.value.text), port
+            # Far below uWSGI's harakiri (60 s): the API timeout, not a killed worker, ended them.
+            assert elapsed < 30, (port, elapsed)
+    finally:
+        silent.kill()
+        subprocess.run(["docker", "exec", host, "pkill", "-f", "create_[s]erver"], check=False)
+        back = target.deploy()
+    assert back.returncode == 0, describe(back)
 
 
 def test_after_a_reboot_the_site_answers_without_anyone_logging_in(target):

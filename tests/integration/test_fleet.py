@@ -4,16 +4,14 @@ run: users log in through the load balancer and stay logged in whichever host an
 from __future__ import annotations
 
 import secrets
-import subprocess
 import time
-from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
 from lab import targets
 from lab.identity import ADMIN
-from tests.integration.conftest import Target, deploy_data, describe
+from tests.integration.conftest import Target, deploy_data, describe, make_certificate
 from tests.integration.dashboard import DashboardUser, title
 
 PROJECTS = "Projects - OpenStack Dashboard"
@@ -41,18 +39,6 @@ class Fleet(NamedTuple):
     node2: Target
     balancer: Target
     runs: list[targets.DeployRun]
-
-
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A certificate for the name the tests use, as an operator brings one (self-signed here)."""
-    certificate, key = directory / "dashboard.pem", directory / "dashboard.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-         "-keyout", str(key), "-out", str(certificate)],
-        check=True, capture_output=True,
-    )
-    return certificate, key
 
 
 @pytest.fixture(scope="module")
