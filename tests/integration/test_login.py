@@ -30,6 +30,18 @@ def test_admin_logs_in_and_lands_on_a_page_that_lists_the_admin_project(user, re
     assert ADMIN in listed_projects(page.text)
 
 
+def test_a_login_leaves_no_python_warnings_in_the_journal(fresh, user, ready_keystone):
+    # Horizon turns DeprecationWarnings on and oslo.policy warns on every page: silenced, the
+    # journal keeps what operators can act on.
+    target = fresh[0]
+    since = target.host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    user.login(ADMIN, ready_keystone.admin_password)
+    user.get("identity/")
+    journal = target.host.check_output(f"journalctl -u horizon -o cat --since '{since}'")
+    assert "Login successful" in journal
+    assert [line for line in journal.splitlines() if "Warning" in line] == []
+
+
 def test_wrong_password_gets_horizons_invalid_credentials(user):
     page = user.login(ADMIN, "not-the-password")
     assert page.status_code == 200
