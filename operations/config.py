@@ -181,12 +181,15 @@ def _positive_int(value: Any) -> int:
     return number
 
 
-def _port(value: Any) -> int:
-    expected = "a TCP port, a whole number from 1 to 65535"
+def _as_int_between(value: Any, low: int, high: int, expected: str) -> int:
     number = _as_int(value, expected)
-    if not 1 <= number <= 65535:
+    if not low <= number <= high:
         raise _Invalid(expected)
     return number
+
+
+def _port(value: Any) -> int:
+    return _as_int_between(value, 1, 65535, "a TCP port, a whole number from 1 to 65535")
 
 
 def _url(value: Any) -> str:
@@ -270,11 +273,7 @@ def _nginx_directives(value: Any) -> tuple[str, ...]:
 
 
 def _api_timeout(value: Any) -> int:
-    expected = "a whole number of seconds from 1 to 50, below uWSGI's harakiri (60 s)"
-    seconds = _as_int(value, expected)
-    if not 1 <= seconds <= 50:
-        raise _Invalid(expected)
-    return seconds
+    return _as_int_between(value, 1, 50, "a whole number of seconds from 1 to 50, below uWSGI's harakiri (60 s)")
 
 
 def _local_file(value: Any) -> str:
@@ -508,7 +507,8 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
         node_address=this.address,
         trusted_proxies=values["horizon_trusted_proxies"] or (),
     )
-    # Every other field is its key's value as given or defaulted: `horizon_x` fills `x`.
+    # Every other field is its key's value as given or defaulted, named without the prefix
+    # (horizon_webroot fills webroot).
     fields = {field.name for field in dataclasses.fields(HorizonConfig)} - derived.keys()
     given_as_is = {key.removeprefix("horizon_"): value for key, value in values.items() if key.removeprefix("horizon_") in fields}
     return HorizonConfig(**given_as_is, **derived)

@@ -51,31 +51,34 @@ def run_services(services: Sequence[Service]):
     the sessions (users log in again). A unit that is not running yet is started instead.
     """
     for service in services:
-        pending = _changed_since_last_applied(service)
-        restart_needed = any_changed(*service.restart_on)
-        reload_needed = any_changed(*service.reload_on)
-        restart = systemd.service(
-            name=f"Restart {service.name} for its new configuration",
-            service=service.name,
-            # Its unit file may be one of the inputs.
-            daemon_reload=True,
-            restarted=True,
-            _if=lambda pending=pending and bool(service.restart_on), needed=restart_needed: pending or needed(),
-        )
-        reload = systemd.service(
-            name=f"Reload {service.name} for its new configuration",
-            service=service.name,
-            reloaded=True,
-            _if=lambda pending=pending and not service.restart_on, needed=reload_needed, restart=restart: (
-                (pending or needed()) and not restart.did_change()
-            ),
-        )
-        # pyinfra restarts and reloads only a running unit; this starts one that is not.
-        running = systemd.service(
-            name=f"{service.name} enabled and running", service=service.name, running=True, enabled=True
-        )
-        server.shell(
-            name=f"Stamp {service.name} as running its current configuration",
-            commands=[f"mkdir -p {STAMPS} && touch {service.stamp}"],
-            _if=any_changed(restart, reload, running),
-        )
+        _apply(service)
+
+
+def _apply(service: Service) -> None:
+    # What an interrupted run left is applied the strongest way this service is ever applied.
+    pending = _changed_since_last_applied(service)
+    restart_pending = pending and bool(service.restart_on)
+    reload_pending = pending and not service.restart_on
+    restart_needed = any_changed(*service.restart_on)
+    reload_needed = any_changed(*service.reload_on)
+    restart = systemd.service(
+        name=f"Restart {service.name} for its new configuration",
+        service=service.name,
+        # Its unit file may be one of the inputs.
+        daemon_reload=True,
+        restarted=True,
+        _if=lambda: restart_pending or restart_needed(),
+    )
+    reload = systemd.service(
+        name=f"Reload {service.name} for its new configuration",
+        service=service.name,
+        reloaded=True,
+        _if=lambda: (reload_pending or reload_needed()) and not restart.did_change(),
+    )
+    # pyinfra restarts and reloads only a running unit; this starts one that is not.
+    running = systemd.service(name=f"{service.name} enabled and running", service=service.name, running=True, enabled=True)
+    server.shell(
+        name=f"Stamp {service.name} as running its current configuration",
+        commands=[f"mkdir -p {STAMPS} && touch {service.stamp}"],
+        _if=any_changed(restart, reload, running),
+    )

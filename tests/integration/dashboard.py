@@ -9,6 +9,9 @@ import requests
 
 LOGIN = "auth/login/"
 LOGOUT = "auth/logout/"
+# The titles of the pages the tests land on.
+LOGIN_PAGE = "Login - OpenStack Dashboard"
+PROJECTS = "Projects - OpenStack Dashboard"
 
 
 class DashboardUser:

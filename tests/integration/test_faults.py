@@ -15,11 +15,9 @@ import requests
 
 from lab.identity import ADMIN
 from tests.integration.conftest import describe, make_certificate, static_asset
-from tests.integration.dashboard import error_messages, title
+from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, error_messages, title
 
 SERVICES = ("memcached", "horizon", "nginx")
-PROJECTS = "Projects - OpenStack Dashboard"
-LOGIN_PAGE = "Login - OpenStack Dashboard"
 # Accepts connections on 5999 and never answers.
 SILENT_SERVER = """
 import socket

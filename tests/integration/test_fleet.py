@@ -12,10 +12,8 @@ import pytest
 from lab import targets
 from lab.identity import ADMIN
 from tests.integration.conftest import Target, deploy_data, describe, make_certificate
-from tests.integration.dashboard import DashboardUser, title
+from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, DashboardUser, title
 
-PROJECTS = "Projects - OpenStack Dashboard"
-LOGIN_PAGE = "Login - OpenStack Dashboard"
 # The shared secret comes from the environment, as the README recommends (a vault would do); the
 # certificate is the operator's own, the same on every node, since TLS passes through HAProxy.
 # Through HAProxy every login comes from its address, and these tests log in again and again

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lab.identity import ADMIN
-from tests.integration.dashboard import error_messages, listed_projects, project_panel_groups, title
+from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, error_messages, listed_projects, project_panel_groups, title
 
 # The article's four parts of a cloud, as the Project dashboard groups their panels.
 CLOUD_PARTS = {"compute": "compute", "network": "network", "volumev3": "volumes", "object-store": "object_store"}
@@ -26,7 +26,7 @@ def test_admin_logs_in_and_lands_on_a_page_that_lists_the_admin_project(user, re
     assert page.status_code == 200, title(page.text)
     # With only identity in the catalog the project overview (compute) would answer 403.
     assert page.url == user.url + "identity/"
-    assert title(page.text) == "Projects - OpenStack Dashboard"
+    assert title(page.text) == PROJECTS
     assert ADMIN in listed_projects(page.text)
 
 
@@ -45,17 +45,17 @@ def test_a_login_leaves_no_python_warnings_in_the_journal(fresh, user, ready_key
 def test_wrong_password_gets_horizons_invalid_credentials(user):
     page = user.login(ADMIN, "not-the-password")
     assert page.status_code == 200
-    assert title(page.text) == "Login - OpenStack Dashboard"
+    assert title(page.text) == LOGIN_PAGE
     assert error_messages(page.text) == ["Invalid credentials."]
 
 
 def test_logout_ends_the_session(user, ready_keystone):
     assert user.login(ADMIN, ready_keystone.admin_password).status_code == 200
-    assert title(user.get("identity/").text) == "Projects - OpenStack Dashboard"
+    assert title(user.get("identity/").text) == PROJECTS
     user.logout()
     page = user.get("identity/")
     assert page.url == user.url + "auth/login/?next=/identity/"
-    assert title(page.text) == "Login - OpenStack Dashboard"
+    assert title(page.text) == LOGIN_PAGE
 
 
 def test_with_identity_alone_the_dashboard_offers_no_other_part_of_a_cloud(user, ready_keystone):
