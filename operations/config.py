@@ -584,6 +584,7 @@ def load_config(host) -> HorizonConfig:
     from .platforms import BASE_PACKAGES
 
     os_release = host.get_fact(OsRelease)
+    installed = host.get_fact(DebPackages) or {}
     facts = HostFacts(
         os_id=os_release.get("id", ""),
         os_version=os_release.get("version_id", ""),
@@ -591,7 +592,7 @@ def load_config(host) -> HorizonConfig:
         cpus=host.get_fact(Cpus) or 1,
         name=host.name,
         free_space=_free_space(host, [*FREE_SPACE_FOR_PACKAGES, *FREE_SPACE_ALWAYS]),
-        packages_missing=any(package not in (host.get_fact(DebPackages) or {}) for package in BASE_PACKAGES),
+        packages_missing=any(package not in installed for package in BASE_PACKAGES),
     )
     try:
         return resolve(host.data.dict(), facts, dashboard_fleet(host.inventory))

@@ -8,7 +8,9 @@ from io import BytesIO
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
-from pyinfra.facts.files import Directory, File, Sha256File
+from pyinfra.facts.files import Directory
+
+from .facts import FileState
 
 
 @operation()
@@ -41,8 +43,8 @@ def whole_file(path: str, content: str | bytes, user: str, group: str, mode: str
         )
     """
     data = content.encode() if isinstance(content, str) else content
-    current = host.get_fact(File, path=path)
-    if current and host.get_fact(Sha256File, path=path) == hashlib.sha256(data).hexdigest():
+    current = host.get_fact(FileState, path=path)
+    if current and current["sha256"] == hashlib.sha256(data).hexdigest():
         if (current["user"], current["group"], current["mode"]) == (user, group, int(mode)):
             host.noop(f"{path} already holds this content")
         else:
