@@ -11,28 +11,16 @@ reported, never judged: a shared machine may be slow.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 
 from benchmarks import lab_container
+from benchmarks.wrk import WrkResult, run, wrk
 
 ROUND_SECONDS = 30
 # Workers are recycled after max-requests (uWSGI ini), so their memory cannot grow without bound:
 # after the warm-up round, the total may not grow by more than this over the whole soak.
 MAX_MEMORY_GROWTH = 1.5
-WRK_TOTALS = re.compile(r"(\d+) requests in")
-WRK_NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
-WRK_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
-WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", re.M)
-UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
-
-
-def run(container, command: str) -> str:
-    result = container.exec_run(["sh", "-c", command])
-    if result.exit_code != 0:
-        raise RuntimeError(f"{command}: exit {result.exit_code}: {result.output.decode(errors='replace')}")
-    return result.output.decode()
 
 
 def uwsgi_memory_mib(container) -> float:
@@ -40,20 +28,8 @@ def uwsgi_memory_mib(container) -> float:
     return sum(int(kib) for kib in run(container, "ps -C uwsgi -o rss=").split()) / 1024
 
 
-def wrk_round(container, connections: int, seconds: int) -> dict:
-    output = run(
-        container,
-        f"wrk --latency -t 2 -c {connections} -d {seconds}s https://localhost/auth/login/",
-    )
-    latency = {f"p{p}": float(v) * UNIT_SECONDS[u] * 1000 for p, v, u in WRK_LATENCY.findall(output)}
-    socket_errors = WRK_SOCKET_ERRORS.search(output)
-    non_2xx = WRK_NON_2XX.search(output)
-    return {
-        "requests": int(WRK_TOTALS.search(output).group(1)),
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-        "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0,
-        **latency,
-    }
+def soak_round(container, connections: int) -> WrkResult:
+    return wrk(container, "https://localhost/auth/login/", connections, ROUND_SECONDS)
 
 
 def main() -> int:
@@ -66,7 +42,7 @@ def main() -> int:
     started = run(container, "date '+%Y-%m-%d %H:%M:%S'").strip()
 
     print(f"warm-up: {ROUND_SECONDS} s, {options.connections} connections", file=sys.stderr)
-    wrk_round(container, options.connections, ROUND_SECONDS)
+    soak_round(container, options.connections)
     baseline = uwsgi_memory_mib(container)
     rounds = max(1, round(options.minutes * 60 / ROUND_SECONDS))
     print("| round | requests/s | p50 ms | p99 ms | non-2xx | socket errors | uWSGI RSS MiB |")
@@ -76,14 +52,14 @@ def main() -> int:
     peak = baseline
     soak_started = time.monotonic()
     for number in range(1, rounds + 1):
-        figures = wrk_round(container, options.connections, ROUND_SECONDS)
+        figures = soak_round(container, options.connections)
         memory = uwsgi_memory_mib(container)
         peak = max(peak, memory)
         for key in totals:
-            totals[key] += figures[key]
+            totals[key] += getattr(figures, key)
         print(
-            f"| {number} | {figures['requests'] / ROUND_SECONDS:.0f} | {figures.get('p50', 0):.0f} | "
-            f"{figures.get('p99', 0):.0f} | {figures['non_2xx']} | {figures['socket_errors']} | {memory:.0f} |",
+            f"| {number} | {figures.per_second:.0f} | {figures.p50_ms:.0f} | {figures.p99_ms:.0f} | "
+            f"{figures.non_2xx} | {figures.socket_errors} | {memory:.0f} |",
             flush=True,
         )
     elapsed = time.monotonic() - soak_started

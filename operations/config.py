@@ -498,7 +498,7 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
         )
         if given
         else None,
-        uwsgi_processes=values["horizon_uwsgi_processes"] or 2 * facts.cpus,
+        uwsgi_processes=values["horizon_uwsgi_processes"] or max(2, facts.cpus),
         server_name=server_name,
         allowed_hosts=values["horizon_allowed_hosts"] or (server_name,),
         memcached_servers=values["horizon_memcached_servers"]

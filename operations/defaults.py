@@ -81,15 +81,17 @@ SETTINGS: tuple[Setting, ...] = (
         "horizon_uwsgi_processes",
         None,
         "positive_int_or_none",
-        "uWSGI worker processes. Unset: two per CPU of the host (Django rendering is CPU-bound "
-        "and holds the GIL, so processes, not threads, give parallelism).",
+        "uWSGI worker processes. Unset: one per CPU of the host, at least two (Django rendering "
+        "is CPU-bound and holds the GIL: processes give parallelism, and more processes than "
+        "CPUs only share the same CPUs; measured in docs/benchmarks/serving.md).",
     ),
     Setting(
         "horizon_uwsgi_threads",
         2,
         "positive_int",
         "Threads per uWSGI worker: they overlap the time a worker waits for Keystone and the "
-        "other APIs.",
+        "other APIs (most of a real page's time). Raise it, or the processes, for many users "
+        "on a cloud whose APIs answer slowly.",
     ),
     # Horizon
     Setting(

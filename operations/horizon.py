@@ -24,24 +24,33 @@ SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
 SETTINGS_DROPIN = f"{SETTINGS_DROPIN_DIR}/_9000_nginx_uwsgi.py"
 # Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
+# The dashboard's file lists, which dpkg rewrites when it installs or upgrades the packages.
+DASHBOARD_PACKAGE_LISTS = (
+    "/var/lib/dpkg/info/openstack-dashboard.list",
+    "/var/lib/dpkg/info/python3-django-horizon.list",
+)
 # What a restart makes Horizon read (see services.py): settings, key, static files' manifest,
-# and the packages' file lists, which dpkg rewrites when it installs or upgrades them.
+# and its packages.
 FILES = (
     f"{SETTINGS_DIR}/local_settings.py",
     SETTINGS_DROPIN_DIR,
     f"{SETTINGS_DROPIN_DIR}/*.py",
     SECRET_KEY_FILE,
     COMPRESS_MANIFEST,
-    "/var/lib/dpkg/info/openstack-dashboard.list",
-    "/var/lib/dpkg/info/python3-django-horizon.list",
+    *DASHBOARD_PACKAGE_LISTS,
 )
-# Touched when the static files are complete: older than the manifest, or absent, means a run
-# stopped while building them (or built them before they were precompressed).
+# Touched when the static files are complete. Absent or older than the manifest: a run stopped
+# while building them (or built them before they were precompressed). Older than the packages
+# they come from (the JavaScript libraries too): upgraded outside a run, whose postinst no
+# longer rebuilds them (see packages.py).
 STATIC_BUILT = f"{STAMPS}/static-files"
-STATIC_INCOMPLETE = f"[ -e {COMPRESS_MANIFEST} ] && [ {STATIC_BUILT} -nt {COMPRESS_MANIFEST} ] || echo incomplete"
+STATIC_STALE = (
+    f"[ -e {COMPRESS_MANIFEST} ] && [ {STATIC_BUILT} -nt {COMPRESS_MANIFEST} ] && "
+    f"[ -z \"$(find {' '.join(DASHBOARD_PACKAGE_LISTS)} /var/lib/dpkg/info/python3-xstatic*.list "
+    f"-newer {STATIC_BUILT} 2>/dev/null)\" ] || echo stale"
+)
 # `manage.py compress` made serial (see the template); operators can run it by hand too.
 COMPRESS = "/usr/local/sbin/horizon-compress"
-# Horizon's own generator: 64 characters from the system's random source.
 # Any drop-in not root:horizon or readable beyond that group (empty before the package is in).
 LOOSE_DROPINS = (
     f"find {SETTINGS_DROPIN_DIR} -name '*.py' \\( ! -user root -o ! -group {HORIZON_USER} -o -perm /0137 \\) "
@@ -54,6 +63,7 @@ PRECOMPRESS = (
     "-o -name '*.json' -o -name '*.map' -o -name '*.txt' -o -name '*.eot' -o -name '*.ttf' \\) -size +1k -print0 "
     "| xargs -0 -r -n 200 -P \"$(nproc)\" gzip -k -f -n -6"
 )
+# Horizon's own generator: 64 characters from the system's random source.
 GENERATE_SECRET_KEY = (
     "python3 -c 'from horizon.utils.secret_key import generate_key; print(generate_key(64), end=\"\")'"
 )
@@ -78,9 +88,9 @@ def warn_if_keystone_is_silent(config: HorizonConfig) -> None:
 def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
     """
     The secret key, ``local_settings.py`` and the settings drop-in, every drop-in readable by
-    Horizon only; then ``collectstatic`` and ``compress`` when anything they depend on changed
-    (``packages``, the settings) or their last build did not finish. Returns the operations whose
-    change needs Horizon restarted.
+    Horizon only; then ``collectstatic``, ``compress`` and the gzip twins when anything they
+    depend on changed (``packages``, the settings) or their last build is stale or unfinished.
+    Returns the operations whose change needs Horizon reloaded.
     """
     warn_if_keystone_is_silent(config)
     secret = secret_file(
@@ -124,7 +134,7 @@ def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
         dashboard_dir=DASHBOARD_DIR,
         manage_py=MANAGE_PY,
     )
-    incomplete = bool(host.get_fact(Command, STATIC_INCOMPLETE))
+    stale = bool(host.get_fact(Command, STATIC_STALE))
     inputs_changed = any_changed(*settings, *packages, compress)
     static = server.shell(
         name="Collect, compress and precompress static files",
@@ -134,6 +144,6 @@ def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
             PRECOMPRESS,
             f"mkdir -p {STAMPS} && touch {STATIC_BUILT}",
         ],
-        _if=lambda: incomplete or inputs_changed(),
+        _if=lambda: stale or inputs_changed(),
     )
     return [secret, *settings, static]

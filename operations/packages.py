@@ -47,9 +47,30 @@ def install(name: str, packages: Sequence[str], sources: Sequence = ()) -> list:
     return [*finished, apt.packages(name=name, packages=list(packages), no_recommends=True, _retries=2)]
 
 
+def leave_static_build_to_deploy(config: HorizonConfig) -> None:
+    """The dashboard package's postinst does not build static files: this deploy does, once,
+    serially, with the settings it writes (see ``Platform.postinst_static_build_guard``)."""
+    guard = config.platform.postinst_static_build_guard
+    if guard is None:
+        host.noop(f"{config.platform.name}: the package's own static build cannot be skipped")
+        return
+    wanted = f"root root 644 {guard}"
+    current = (host.get_fact(Command, f"dpkg-statoverride --list {guard} || true") or "").strip()
+    server.shell(
+        name=f"{guard} not executable (dpkg-statoverride): the package leaves static files to the deploy",
+        commands=[
+            f"dpkg-statoverride --remove {guard} >/dev/null 2>&1 || true",
+            # --update applies the mode now if the package is already installed (a warning otherwise).
+            f"dpkg-statoverride --update --add {wanted} 2>/dev/null",
+        ],
+        _if=lambda: current != wanted,
+    )
+
+
 @deploy("Packages")
 def install_packages(config: HorizonConfig, sources: Sequence = ()) -> list:
     """nginx, memcached, openstack-dashboard and its memcached client, and what uWSGI needs."""
+    leave_static_build_to_deploy(config)
     return install(
         "Install NGINX, memcached, Horizon and uWSGI's requirements",
         BASE_PACKAGES + UWSGI_PACKAGES[config.uwsgi_source],

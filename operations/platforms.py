@@ -26,6 +26,10 @@ class Platform:
     # Debian's package ships the WSGI entry point as a file and no openstack_dashboard.wsgi
     # module; Ubuntu's keeps upstream's module (None: use it).
     wsgi_file: str | None = None
+    # The dashboard package's postinst builds the static files itself (with django-compressor's
+    # thread pool: the race described in horizon.py) only while this file is executable; kept
+    # 0644 with dpkg-statoverride, the build is left to this deploy. None: no way to skip it.
+    postinst_static_build_guard: str | None = None
 
     def known_releases(self) -> tuple[str, ...]:
         return (self.openstack_release, *self.cloud_archive)
@@ -37,12 +41,18 @@ class Platform:
         return release in self.cloud_archive
 
 
-DEBIAN_WSGI_FILE = "/usr/share/openstack-dashboard/wsgi.py"
+DASHBOARD_DIR = "/usr/share/openstack-dashboard"
+MANAGE_PY = f"{DASHBOARD_DIR}/manage.py"
+DEBIAN_WSGI_FILE = f"{DASHBOARD_DIR}/wsgi.py"
 
 # Keyed by os-release's (ID, VERSION_ID).
 PLATFORMS: dict[tuple[str, str], Platform] = {
-    ("debian", "12"): Platform("Debian 12", "bookworm", "zed", wsgi_file=DEBIAN_WSGI_FILE),
-    ("debian", "13"): Platform("Debian 13", "trixie", "epoxy", wsgi_file=DEBIAN_WSGI_FILE),
+    ("debian", "12"): Platform(
+        "Debian 12", "bookworm", "zed", wsgi_file=DEBIAN_WSGI_FILE, postinst_static_build_guard=MANAGE_PY
+    ),
+    ("debian", "13"): Platform(
+        "Debian 13", "trixie", "epoxy", wsgi_file=DEBIAN_WSGI_FILE, postinst_static_build_guard=MANAGE_PY
+    ),
     ("ubuntu", "22.04"): Platform(
         "Ubuntu 22.04", "jammy", "yoga", cloud_archive=("zed", "antelope", "bobcat", "caracal")
     ),
@@ -52,8 +62,6 @@ PLATFORMS: dict[tuple[str, str], Platform] = {
 }
 
 # Where the distributions' openstack-dashboard puts things (the same on Debian and Ubuntu).
-DASHBOARD_DIR = "/usr/share/openstack-dashboard"
-MANAGE_PY = f"{DASHBOARD_DIR}/manage.py"
 SETTINGS_DIR = "/etc/openstack-dashboard"
 SETTINGS_DROPIN_DIR = f"{SETTINGS_DIR}/local_settings.d"
 STATIC_ROOT = "/var/lib/openstack-dashboard/static"

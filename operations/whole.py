@@ -8,8 +8,6 @@ from io import BytesIO
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
-from pyinfra.facts.files import Directory
-
 from .facts import FileState
 
 
@@ -53,11 +51,12 @@ def whole_file(path: str, content: str | bytes, user: str, group: str, mode: str
         return
 
     directory, name = posixpath.split(path)
-    if not host.get_fact(Directory, path=directory):
-        yield StringCommand("mkdir", "-p", QuoteString(directory))
     staged = posixpath.join(directory, f".{name}.pyinfra-new")
-    yield StringCommand("umask 077 && : >", QuoteString(staged))
+    # Three round trips: every command to a host costs one, and a cold deploy writes a dozen files.
+    yield StringCommand("mkdir -p", QuoteString(directory), "&& umask 077 && : >", QuoteString(staged))
     yield FileUploadCommand(BytesIO(data), staged, remote_temp_filename=host.get_temp_filename(staged))
-    yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(staged))
-    yield StringCommand("chmod", mode, QuoteString(staged))
-    yield StringCommand("mv", "-f", QuoteString(staged), QuoteString(path))
+    yield StringCommand(
+        "chown", QuoteString(f"{user}:{group}"), QuoteString(staged),
+        "&& chmod", mode, QuoteString(staged),
+        "&& mv -f", QuoteString(staged), QuoteString(path),
+    )

@@ -224,11 +224,6 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     return certificate, key
 
 
-def static_asset(login_page: str) -> str:
-    """The first stylesheet the login page links to."""
-    return re.search(r'href="([^"]+\.css)"', login_page).group(1)
-
-
 def describe(run: targets.DeployRun) -> str:
     """What to print when a run did not do what a test expected: what changed, every line that
     reports an error (a failing host's message can be far from the end), and the end."""

@@ -47,6 +47,11 @@ def hidden_fields(page: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
 
 
+def static_asset(login_page: str) -> str:
+    """The first stylesheet the login page links to."""
+    return re.search(r'href="([^"]+\.css)"', login_page).group(1)
+
+
 def title(page: str) -> str:
     match = re.search(r"<title>\s*(.*?)\s*</title>", page, re.S)
     return match.group(1) if match else ""

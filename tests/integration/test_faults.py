@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from lab.identity import ADMIN
-from tests.integration.conftest import describe, make_certificate, static_asset
-from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, error_messages, title
+from tests.integration.conftest import describe, make_certificate
+from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, error_messages, static_asset, title
 
 SERVICES = ("memcached", "horizon", "nginx")
 # Accepts connections on 5999 and never answers.

@@ -14,7 +14,7 @@ def test_defaults_resolve_to_a_working_configuration():
     config = resolve({}, DEBIAN)
     assert config.server_name == "dash.example.com"
     assert config.allowed_hosts == ("dash.example.com",)
-    assert config.uwsgi_processes == 6
+    assert config.uwsgi_processes == 3
     assert config.openstack_release == "zed"
     assert config.memcached_servers == ("127.0.0.1:11211",)
     assert config.static_url == "/static/"

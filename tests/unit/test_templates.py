@@ -99,9 +99,11 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     namespace = {
         "__name__": "openstack_dashboard.settings",
         "HORIZON_CONFIG": {"user_home": "openstack_dashboard.views.get_user_home"},
-        "MIDDLEWARE": ("django.middleware.common.CommonMiddleware",),
+        "MIDDLEWARE": ("django.middleware.common.CommonMiddleware", "horizon.middleware.SimultaneousSessionsMiddleware"),
+        "SIMULTANEOUS_SESSIONS": "allow",
         "_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")}),
         "_cache_sessions": type("C", (), {"SessionStore": object, "CreateError": KeyError, "UpdateError": LookupError}),
+        "_PyMemcacheCache": object,
         "_keystoneauth_session": type("K", (), {"Session": session}),
     }
     own_code = "\n".join(
@@ -116,13 +118,17 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     # Django's cache sessions, but a login goes on when memcached refuses the new session.
     assert namespace["SESSION_ENGINE"] == "openstack_dashboard.settings" and "SessionStore" in namespace
     cache = namespace["CACHES"]["default"]
-    assert cache["BACKEND"] == "django.core.cache.backends.memcached.PyMemcacheCache"
+    # Django's pymemcache backend, whose connections outlive a request.
+    assert cache["BACKEND"] == "openstack_dashboard.settings.PersistentPyMemcacheCache"
     assert cache["LOCATION"] == ["10.0.0.1:11211", "10.0.0.2:11211"]
     assert cache["OPTIONS"]["ignore_exc"] is True
     assert namespace["OPENSTACK_KEYSTONE_URL"] == "https://keystone.example.com:5000/v3"
     assert namespace["ALLOWED_HOSTS"] == ["dash.example.com"]
     assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_landing_page"]
-    assert namespace["MIDDLEWARE"][-1] == "openstack_dashboard.settings.ServiceUnavailableMiddleware"
+    assert namespace["MIDDLEWARE"] == (
+        "django.middleware.common.CommonMiddleware",
+        "openstack_dashboard.settings.ServiceUnavailableMiddleware",
+    ), "the middleware that only writes to memcached under SIMULTANEOUS_SESSIONS = 'allow' is gone"
     # Every API session gets a timeout, unless its maker chose one.
     assert (session().timeout, session(timeout=5).timeout) == (30.0, 5)
 

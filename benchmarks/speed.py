@@ -1,0 +1,72 @@
+"""Is NGINX + uWSGI faster, and how fast is the deploy: ``benchmarks/speed [--only serving|deploy]``.
+
+Serving: the lab dashboard (started by ``lab/up`` when it is not running) against Apache +
+mod_wsgi as Debian ships it and as tuned to uWSGI's processes and threads, in the same
+container, interleaved. Deploy: a cold deploy against the floor (a bare install of the same
+packages), a run with nothing to change, and fleets of fresh containers in one run. Each section
+writes a Markdown table and a PNG chart into docs/benchmarks/ and prints its targets. Figures are
+reported, never judged by the exit status: a shared machine may be slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+
+from benchmarks import deploy_speed, report, serving
+from inventory import LAB_CONTAINER
+from lab import targets, up
+
+
+def lab_running() -> bool:
+    return any(c.name == LAB_CONTAINER and c.status == "running" for c in targets.client().containers.list())
+
+
+def context() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"Measured on {platform.node() or 'this machine'}: {os.cpu_count()} cores, {memory:.0f} GiB, Docker containers booting systemd"
+
+
+def log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("serving", "deploy"), help="one section (default: both)")
+    parser.add_argument("--image", default="debian:12", help="base image of every container (default: debian:12)")
+    parser.add_argument("--rounds", type=int, default=3, help="serving: rounds per server and workload (default: 3)")
+    parser.add_argument("--seconds", type=int, default=10, help="serving: seconds per wrk run (default: 10)")
+    parser.add_argument("--connections", type=int, default=16, help="serving: wrk connections (default: 16)")
+    parser.add_argument("--fleet", default="1,2,4,8", help="deploy: fleet sizes, comma-separated (default: 1,2,4,8)")
+    parser.add_argument("--repeat", type=int, default=2, help="deploy: floor and one-host runs, alternated (default: 2)")
+    options = parser.parse_args()
+
+    report.DOCS.mkdir(parents=True, exist_ok=True)
+    sections = [options.only] if options.only else ["serving", "deploy"]
+    if "serving" in sections:
+        if not lab_running() and up.main(options.image) != 0:
+            return 1
+        result = serving.measure(options.rounds, options.seconds, options.connections, log)
+        (report.DOCS / "serving.md").write_text(report.serving_markdown(result, context()))
+        report.serving_chart(result, report.DOCS / "serving.png")
+        print_targets("Serving", report.serving_targets(result), report.DOCS / "serving.md")
+    if "deploy" in sections:
+        sizes = [int(size) for size in options.fleet.split(",")]
+        result = deploy_speed.measure(options.image, sizes, options.repeat, log)
+        (report.DOCS / "deploy.md").write_text(report.deploy_markdown(result, context()))
+        report.deploy_chart(result, report.DOCS / "deploy.png")
+        print_targets("Deploy", report.deploy_targets(result), report.DOCS / "deploy.md")
+    return 0
+
+
+def print_targets(section: str, checked: list[report.Target], written) -> None:
+    print(f"\n{section} (table and chart: {written.relative_to(report.DOCS.parent.parent)})")
+    for target in checked:
+        print(f"  {'held  ' if target.held else 'MISSED'}  {target.what}: {target.measured}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
