@@ -160,12 +160,16 @@ def lab_keystone() -> identity.Keystone:
     return identity.Keystone(LAB_KEYSTONE, admin_password="")
 
 
-def in_process_limit(container, seconds: int) -> tuple[float, int]:
-    """Login pages per second on one core without a server, and the cores of the container."""
+def in_process_limit(container, seconds: int) -> tuple[float, int, float]:
+    """Login pages per second with no server: on one core alone, the cores of the container,
+    and all cores at once (one process pinned to each: what they can do together)."""
     script = (Path(__file__).parent / "inprocess.py").read_text()
     run(container, f"cat >/tmp/horizon-inprocess.py <<'SCRIPT'\n{script}SCRIPT\n")
-    rate = float(run(container, f"cd /tmp && runuser -u horizon -- taskset -c 0 python3 /tmp/horizon-inprocess.py {seconds}"))
-    return rate, int(run(container, "nproc"))
+    pinned = "cd /tmp && runuser -u horizon -- taskset -c {core} python3 /tmp/horizon-inprocess.py " + str(seconds)
+    one = float(run(container, pinned.format(core=0)))
+    cores = int(run(container, "nproc"))
+    together = " & ".join(pinned.format(core=core) for core in range(cores)) + "; wait"
+    return one, cores, sum(float(rate) for rate in run(container, together).split())
 
 
 def measure(rounds: int, seconds: int, connections: int, log) -> dict:
@@ -176,8 +180,8 @@ def measure(rounds: int, seconds: int, connections: int, log) -> dict:
 
 
 def measure_prepared(container, workloads: list[Workload], rounds: int, seconds: int, connections: int, log) -> dict:
-    limit, cores = in_process_limit(container, seconds)
-    log(f"in-process limit: {limit:.0f} login pages/s on one core, {cores} cores")
+    limit, cores, together = in_process_limit(container, seconds)
+    log(f"in-process limit: {limit:.0f} login pages/s on one core, {cores} cores, {together:.0f}/s on all at once")
     results: dict[tuple[str, str], list[tuple[WrkResult, tuple[int, int]]]] = {}
     for workload in workloads:
         for server in SERVERS:
@@ -207,6 +211,7 @@ def measure_prepared(container, workloads: list[Workload], rounds: int, seconds:
         "figures": figures,
         "limit": limit,
         "cores": cores,
+        "together": together,
         "rounds": rounds,
         "seconds": seconds,
         "connections": connections,

@@ -169,15 +169,16 @@ def test_a_run_killed_during_static_compression_is_completed_by_the_next_run(tar
 
 def test_a_package_install_killed_midway_is_finished_by_the_next_run(target):
     # What a run killed during its package step leaves when dpkg dies with it: the dashboard
-    # package half-configured, its postinst (which rebuilds the static files) cut short.
+    # package half-configured, its postinst cut short.
     target.host.run_expect(
         [0], "(DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall openstack-dashboard >/dev/null 2>&1 &)"
     )
     deadline = time.monotonic() + 120
-    while target.host.run("pgrep -f 'manage.py (collectstatic|compress)'").rc != 0:
+    # [.]: the pattern must not match the shell that runs pgrep or pkill.
+    while target.host.run("pgrep -f 'openstack-dashboard[.]postinst'").rc != 0:
         assert time.monotonic() < deadline, "the package's postinst never started"
-        time.sleep(0.1)
-    target.host.run("pkill -9 apt-get; pkill -9 dpkg; pkill -9 -f 'manage[.]py'")
+        time.sleep(0.05)
+    target.host.run("pkill -9 apt-get; pkill -9 dpkg; pkill -9 -f 'openstack-dashboard[.]postinst'")
     assert target.host.check_output("dpkg --audit || true"), "dpkg was left with nothing unfinished"
     finishing = target.deploy()
     assert finishing.returncode == 0, describe(finishing)
