@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import ipaddress
+import json
 import os
 import re
 import zoneinfo
@@ -50,6 +51,11 @@ DASHBOARD_GROUP = "horizon"
 LOAD_BALANCER_GROUP = "horizon_loadbalancers"
 MEMCACHED_PORT = 11211
 LOOPBACK = "127.0.0.1"
+# Under WEBROOT: answered by Horizon's workers before sessions, CSRF or templates (the settings
+# drop-in), for load balancers and monitoring.
+HEALTH_CHECK = "healthz"
+# Horizon's POLICY_FILES services.
+POLICY_SERVICES = ("identity", "compute", "volume", "image", "network")
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,9 @@ class HorizonConfig:
     upload_max_body_size: str
     nginx_extra_directives: tuple[str, ...]
     api_timeout: int
+    log_level: str
+    # (service, ((rule, check), ...)), sorted: a dict would make the config unhashable.
+    policy_overrides: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
     @property
     def uses_cloud_archive(self) -> bool:
@@ -123,6 +132,10 @@ class HorizonConfig:
     @property
     def static_url(self) -> str:
         return f"{self.webroot}static/"
+
+    @property
+    def health_path(self) -> str:
+        return f"{self.webroot}{HEALTH_CHECK}"
 
 
 @dataclass(frozen=True)
@@ -138,9 +151,9 @@ class LoadBalancerConfig:
     # With TLS, connections pass through to the dashboard hosts, which hold the certificate.
     tls: bool
     https_port: int
-    # The Host header and path of the health check: the login page, under the dashboard's name.
+    # The Host header and path of the dashboards' health check.
     server_name: str
-    login_path: str
+    health_path: str
     backends: tuple[Backend, ...]
 
 
@@ -276,6 +289,26 @@ def _api_timeout(value: Any) -> int:
     return _as_int_between(value, 1, 50, "a whole number of seconds from 1 to 50, below uWSGI's harakiri (60 s)")
 
 
+def _policy_overrides(value: Any) -> tuple:
+    expected = (
+        "a mapping of services (" + ", ".join(POLICY_SERVICES) + ") to mappings of policy rules to "
+        'check strings, such as {"identity": {"identity:list_projects": "role:admin"}}'
+    )
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _Invalid(expected + " (given as text: JSON)") from None
+    if not isinstance(value, dict) or not all(
+        service in POLICY_SERVICES
+        and isinstance(rules, dict)
+        and all(isinstance(rule, str) and rule and isinstance(check, str) for rule, check in rules.items())
+        for service, rules in value.items()
+    ):
+        raise _Invalid(expected)
+    return tuple(sorted((service, tuple(sorted(rules.items()))) for service, rules in value.items() if rules))
+
+
 def _local_file(value: Any) -> str:
     if isinstance(value, str) and Path(value).is_file() and os.access(value, os.R_OK):
         return value
@@ -365,6 +398,7 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "size": _size,
     "nginx_directives": _nginx_directives,
     "api_timeout": _api_timeout,
+    "policy_overrides": _policy_overrides,
 }
 
 
@@ -550,7 +584,7 @@ def resolve_load_balancer(data: dict[str, Any], fleet: Sequence[Node]) -> LoadBa
         tls=values["horizon_tls"],
         https_port=values["horizon_https_port"],
         server_name=values["horizon_server_name"],
-        login_path=f"{values['horizon_webroot']}auth/login/",
+        health_path=f"{values['horizon_webroot']}{HEALTH_CHECK}",
         backends=tuple(backends),
     )
 

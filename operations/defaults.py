@@ -177,6 +177,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Django `TIME_ZONE`, an IANA name such as `Europe/Paris`.",
     ),
     Setting(
+        "horizon_log_level",
+        "INFO",
+        "choice",
+        "Level of Horizon's own messages (its `horizon`, `openstack_dashboard` and "
+        "`openstack_auth` loggers) in the journal (`journalctl -u horizon`); every other library "
+        "logs warnings and errors only.",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    ),
+    Setting(
+        "horizon_policy_overrides",
+        {},
+        "policy_overrides",
+        "Policy rules that override Horizon's copy of a service's policy, by service (`identity`, "
+        "`compute`, `volume`, `image`, `network`), for example "
+        '`{"identity": {"identity:list_projects": "role:admin"}}` (on the command line, as JSON). '
+        "Written to /etc/openstack-dashboard/policy-overrides/SERVICE/; a service left out has its "
+        "file removed. Horizon only hides what policy forbids: the services enforce their own.",
+    ),
+    Setting(
         "horizon_session_timeout",
         3600,
         "positive_int",
@@ -310,6 +329,8 @@ def markdown_table() -> str:
             return "derived"
         if isinstance(value, list):
             value = ",".join(value) or "none"
+        if isinstance(value, dict):
+            value = value or "none"
         return f"`{value}`"
 
     rows = ["| key | default | meaning |", "| --- | --- | --- |"]

@@ -13,7 +13,8 @@ from pyinfra.operations import server
 from pyinfra.operations.util import any_changed
 
 from . import config_file
-from .config import HorizonConfig
+from .config import HEALTH_CHECK, POLICY_SERVICES, HorizonConfig
+from .policy import POLICY_OVERRIDES_DIR
 from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR, SETTINGS_DROPIN_DIR, STATIC_ROOT
 from .secret import secret_file
 from .service import STAMPS
@@ -110,6 +111,9 @@ def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
             mode="0640",
             config=config,
             secret_key_file=SECRET_KEY_FILE,
+            policy_services=POLICY_SERVICES,
+            policy_overrides_dir=POLICY_OVERRIDES_DIR,
+            health_check=HEALTH_CHECK,
         )
         for source, path in (
             ("local_settings.py.j2", f"{SETTINGS_DIR}/local_settings.py"),

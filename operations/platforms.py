@@ -84,6 +84,9 @@ BASE_PACKAGES = (
     "python3-pymemcache",
     # Makes the self-signed certificate when the operator gives none.
     "openssl",
+    # Runs NGINX's /etc/logrotate.d/nginx (daily, 14 kept): only recommended by the packages,
+    # which are installed without recommendations, so the logs would otherwise grow forever.
+    "logrotate",
 )
 UWSGI_PACKAGES = {
     # What `pip install uwsgi` needs to compile it: a C compiler, libc and Python headers, venv.

@@ -1,5 +1,6 @@
 """Host data is coerced from the command line's strings and refused, key by key, when wrong."""
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -61,6 +62,10 @@ def test_command_line_strings_are_coerced():
         ("horizon_api_timeout", "90", "below uWSGI's harakiri (60 s)"),
         ("horizon_nginx_extra_directives", "add_header X-A b always", "each on one line and ending with `;`"),
         ("horizon_tls_certificate", "/nonexistent/cert.pem", "expected the path of a readable file"),
+        ("horizon_log_level", "LOUD", "expected one of DEBUG, INFO, WARNING, ERROR"),
+        ("horizon_policy_overrides", {"nova": {"os_compute_api:servers:index": ""}}, "a mapping of services (identity,"),
+        ("horizon_policy_overrides", {"identity": ["identity:list_projects"]}, "a mapping of services"),
+        ("horizon_policy_overrides", '{"identity": ', "(given as text: JSON)"),
     ],
 )
 def test_bad_value_is_refused_with_key_value_and_expectation(key, value, expected):
@@ -69,6 +74,14 @@ def test_bad_value_is_refused_with_key_value_and_expectation(key, value, expecte
     message = str(error.value)
     assert f"{key} = {value!r}" in message
     assert expected in message
+
+
+def test_policy_overrides_are_taken_as_a_mapping_or_as_json_text():
+    rules = {"identity": {"identity:list_projects": "role:admin", "identity:get_project": "!"}, "image": {}}
+    as_data = resolve({"horizon_policy_overrides": rules}, DEBIAN).policy_overrides
+    as_text = resolve({"horizon_policy_overrides": json.dumps(rules)}, DEBIAN).policy_overrides
+    # Sorted, and a service with no rules is no override.
+    assert as_data == as_text == (("identity", (("identity:get_project", "!"), ("identity:list_projects", "role:admin"))),)
 
 
 def test_every_problem_is_reported_at_once():
@@ -178,7 +191,7 @@ def test_load_balancer_checks_every_dashboard_host_through_its_login_page():
     nodes = fleet("@docker/dash1", "dash2.example.com", horizon_https_port=8443)
     config = resolve_load_balancer({"horizon_server_name": "dashboard.example.com", "horizon_webroot": "/horizon/"}, nodes)
     assert [(b.address, b.port) for b in config.backends] == [("dash1", 8443), ("dash2.example.com", 8443)]
-    assert (config.server_name, config.login_path, config.tls) == ("dashboard.example.com", "/horizon/auth/login/", True)
+    assert (config.server_name, config.health_path, config.tls) == ("dashboard.example.com", "/horizon/healthz", True)
     plain = resolve_load_balancer(
         {"horizon_server_name": "dashboard.example.com", "horizon_tls": False, "horizon_trusted_proxies": "10.0.0.5"},
         fleet("dash1", horizon_http_port=8080),

@@ -5,8 +5,9 @@ import configparser
 import pytest
 
 from operations import render as render_template
-from operations.config import HostFacts, resolve
+from operations.config import HEALTH_CHECK, POLICY_SERVICES, HostFacts, resolve
 from operations.horizon import SECRET_KEY_FILE
+from operations.policy import POLICY_OVERRIDES_DIR
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2)
 UBUNTU = HostFacts(os_id="ubuntu", os_version="24.04", fqdn="dash.example.com", cpus=2)
@@ -26,6 +27,9 @@ def render(name, facts=DEBIAN, **data):
         uwsgi_snippet="/etc/nginx/snippets/horizon-uwsgi.conf",
         certificate="/etc/ssl/certs/horizon-dashboard.pem",
         key="/etc/ssl/private/horizon-dashboard.key",
+        policy_services=POLICY_SERVICES,
+        policy_overrides_dir=POLICY_OVERRIDES_DIR,
+        health_check=HEALTH_CHECK,
     )
 
 
@@ -100,6 +104,7 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
         "__name__": "openstack_dashboard.settings",
         "HORIZON_CONFIG": {"user_home": "openstack_dashboard.views.get_user_home"},
         "MIDDLEWARE": ("django.middleware.common.CommonMiddleware", "horizon.middleware.SimultaneousSessionsMiddleware"),
+        "POLICY_DIRS": {"compute": ["nova_policy.d"]},
         "SIMULTANEOUS_SESSIONS": "allow",
         "_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")}),
         "_cache_sessions": type("C", (), {"SessionStore": object, "CreateError": KeyError, "UpdateError": LookupError}),
@@ -126,9 +131,13 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     assert namespace["ALLOWED_HOSTS"] == ["dash.example.com"]
     assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_landing_page"]
     assert namespace["MIDDLEWARE"] == (
+        "openstack_dashboard.settings.HealthCheckMiddleware",
         "django.middleware.common.CommonMiddleware",
         "openstack_dashboard.settings.ServiceUnavailableMiddleware",
-    ), "the middleware that only writes to memcached under SIMULTANEOUS_SESSIONS = 'allow' is gone"
+    ), "the health check first; the middleware that only writes to memcached under SIMULTANEOUS_SESSIONS = 'allow' gone"
+    # The operator's overrides are read after the distribution's own policy directories.
+    assert namespace["POLICY_DIRS"]["compute"] == ["nova_policy.d", "/etc/openstack-dashboard/policy-overrides/compute"]
+    assert namespace["POLICY_DIRS"]["identity"] == ["/etc/openstack-dashboard/policy-overrides/identity"]
     # Every API session gets a timeout, unless its maker chose one.
     assert (session().timeout, session(timeout=5).timeout) == (30.0, 5)
 

@@ -1,0 +1,47 @@
+"""The operator's policy overrides: one file per service, where Horizon's settings point oslo.policy."""
+
+from __future__ import annotations
+
+import json
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.server import Command
+from pyinfra.operations import server
+
+from .config import HorizonConfig
+from .platforms import HORIZON_USER, SETTINGS_DIR
+from .whole import whole_file
+
+POLICY_OVERRIDES_DIR = f"{SETTINGS_DIR}/policy-overrides"
+OVERRIDES_FILE = "horizon-deploy.yaml"
+# What a reload makes Horizon read (see service.py); a removed file changes its directory.
+FILES = (f"{POLICY_OVERRIDES_DIR}/*", f"{POLICY_OVERRIDES_DIR}/*/{OVERRIDES_FILE}")
+
+
+@deploy("Policy overrides")
+def configure_policy_overrides(config: HorizonConfig) -> list:
+    """
+    ``horizon_policy_overrides`` as ``POLICY_OVERRIDES_DIR/SERVICE/horizon-deploy.yaml`` (JSON,
+    which YAML reads), readable by Horizon only; the file of a service no longer listed is
+    removed. Returns the operations whose change needs Horizon reloaded (it reads policy once).
+    """
+    wanted = {f"{POLICY_OVERRIDES_DIR}/{service}/{OVERRIDES_FILE}": rules for service, rules in config.policy_overrides}
+    written = [
+        whole_file(
+            name=f"Policy overrides {path}",
+            path=path,
+            content=json.dumps(dict(rules), indent=2, sort_keys=True) + "\n",
+            user="root",
+            group=HORIZON_USER,
+            mode="0640",
+        )
+        for path, rules in wanted.items()
+    ]
+    present = (host.get_fact(Command, f"ls {POLICY_OVERRIDES_DIR}/*/{OVERRIDES_FILE} 2>/dev/null || true") or "").split()
+    dropped = [path for path in present if path not in wanted]
+    if not dropped:
+        host.noop("no policy overrides to remove")
+        return written
+    removed = server.shell(name="Remove policy overrides no longer in the host data", commands=[f"rm -f {' '.join(dropped)}"])
+    return [*written, removed]
