@@ -19,19 +19,25 @@ OVERRIDES_FILE = "horizon-deploy.yaml"
 FILES = (f"{POLICY_OVERRIDES_DIR}/*", f"{POLICY_OVERRIDES_DIR}/*/{OVERRIDES_FILE}")
 
 
+def overrides_yaml(rules) -> str:
+    """One ``"rule": "check"`` line per rule: YAML, with JSON's quoting of any character (oslo.policy
+    warns about a file that is JSON as a whole)."""
+    lines = [f"{json.dumps(rule)}: {json.dumps(check)}" for rule, check in rules]
+    return "# Managed by pyinfra (horizon_policy_overrides). Local changes are overwritten on the next run.\n" + "\n".join(lines) + "\n"
+
+
 @deploy("Policy overrides")
 def configure_policy_overrides(config: HorizonConfig) -> list:
     """
-    ``horizon_policy_overrides`` as ``POLICY_OVERRIDES_DIR/SERVICE/horizon-deploy.yaml`` (JSON,
-    which YAML reads), readable by Horizon only; the file of a service no longer listed is
-    removed. Returns the operations whose change needs Horizon reloaded (it reads policy once).
+    ``horizon_policy_overrides`` as ``POLICY_OVERRIDES_DIR/SERVICE/horizon-deploy.yaml``,
+    readable by Horizon only; the file of a service no longer listed is removed. Returns the operations whose change needs Horizon reloaded (it reads policy once).
     """
     wanted = {f"{POLICY_OVERRIDES_DIR}/{service}/{OVERRIDES_FILE}": rules for service, rules in config.policy_overrides}
     written = [
         whole_file(
             name=f"Policy overrides {path}",
             path=path,
-            content=json.dumps(dict(rules), indent=2, sort_keys=True) + "\n",
+            content=overrides_yaml(rules),
             user="root",
             group=HORIZON_USER,
             mode="0640",
