@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.apache import APACHE_STOCK, APACHE_TUNED, NGINX_UWSGI, Server, install_apache_variants, start_apache_variants
+from benchmarks import lab_container
 from benchmarks.wrk import WrkResult, run, wrk
 from inventory import LAB_CONTAINER, LAB_KEYSTONE, LAB_PORT
 from lab import identity, targets
@@ -127,11 +128,10 @@ def visit(container) -> tuple[str, str]:
 
 def prepare(log) -> tuple:
     """The lab container with both Apache variants running beside the deploy's site."""
-    container = targets.client().containers.get(LAB_CONTAINER)
+    container = lab_container("wrk")
     # The lab's catalog lists services at ports where nothing answers (lab/identity.py): each
     # logged-in page would wait for their refusals. Identity alone, for the measurement.
     lab_keystone().set_services([])
-    run(container, "command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null")
     log("installing Apache + mod_wsgi (openstack-dashboard-apache) beside the deploy's site")
     install_apache_variants(container)
     # Installing it made Debian's package collect the static files again, without their gzip
