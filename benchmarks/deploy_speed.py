@@ -8,14 +8,10 @@ neither pays for downloads the other did not.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import secrets
 import statistics
-import subprocess
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -94,41 +90,35 @@ def floor(image: str) -> Timed:
         remove([name])
 
 
+class PhaseClock:
+    """Seconds per phase of a deploy, a phase starting with each line where pyinfra says an
+    operation starts."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.phase, self.since = BEFORE_OPERATIONS, time.monotonic()
+
+    def line(self, line: str) -> None:
+        starting = STARTING.search(line)
+        if starting:
+            self.stop()
+            self.phase = (starting.group("group") or BEFORE_OPERATIONS).strip()
+
+    def stop(self) -> None:
+        now = time.monotonic()
+        self.seconds[self.phase] += now - self.since
+        self.since = now
+
+
 def timed_deploy(inventory: str, env: dict[str, str]) -> Timed:
-    """``pyinfra --json INVENTORY deploy.py``, timed as a whole and per deploy, from the moment
-    pyinfra prints that each operation starts."""
+    """``pyinfra --json INVENTORY deploy.py``, timed as a whole and per phase."""
     started = time.monotonic()
-    process = subprocess.Popen(
-        targets.pyinfra_command(inventory=inventory),
-        cwd=targets.ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    phases: dict[str, float] = defaultdict(float)
-    stderr: list[str] = []
-
-    def follow() -> None:
-        phase, since = BEFORE_OPERATIONS, started
-        for line in process.stderr:
-            stderr.append(line)
-            starting = STARTING.search(line)
-            if starting:
-                now = time.monotonic()
-                phases[phase] += now - since
-                phase, since = (starting.group("group") or BEFORE_OPERATIONS).strip(), now
-        phases[phase] += time.monotonic() - since
-
-    follower = threading.Thread(target=follow)
-    follower.start()
-    stdout = process.stdout.read()
-    process.wait()
-    follower.join()
-    elapsed = time.monotonic() - started
-    try:
-        changed = json.loads(stdout)["results"]["totals"]["success"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        changed = None
-    if process.returncode != 0 or changed is None:
-        raise RuntimeError(f"the deploy failed (exit {process.returncode}):\n{''.join(stderr)[-3000:]}")
-    return Timed(elapsed, changed, dict(phases))
+    clock = PhaseClock()
+    run = targets.finish_deploy(targets.start_deploy(inventory=inventory, env=env), clock.line)
+    clock.stop()
+    if run.returncode != 0 or run.results is None:
+        raise RuntimeError(f"the deploy failed (exit {run.returncode}):\n{run.stderr[-3000:]}")
+    return Timed(time.monotonic() - started, run.changed, dict(clock.seconds))
 
 
 def fleet(count: int, image: str) -> FleetRun:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,10 +120,14 @@ def start(name: str, image: str, publish: dict[int, int] | None = None) -> Conta
         ports={f"{inside}/tcp": ("127.0.0.1", outside) for inside, outside in (publish or {}).items()},
     )
     # Only Debian's archive goes through the cache; any other repository is reached directly.
-    container.exec_run(
-        ["sh", "-c", f'echo \'Acquire::http::Proxy::{DEBIAN_ARCHIVE} "http://{APT_PROXY}:3142";\' '
-                     ">/etc/apt/apt.conf.d/00horizon-lab-cache"]
-    )
+    # Several containers asking the cache for the same index at once made apt fail ("Failure to
+    # move file ... out of the way") or wait forever: retry, and give up on a silent download.
+    apt_settings = [
+        f'Acquire::http::Proxy::{DEBIAN_ARCHIVE} "http://{APT_PROXY}:3142";',
+        'Acquire::Retries "3";',
+        'Acquire::http::Timeout "30";',
+    ]
+    container.exec_run(["sh", "-c", 'printf "%s\\n" "$@" >/etc/apt/apt.conf.d/00horizon-lab-cache', "sh", *apt_settings])
     wait_for_boot(container)
     return container
 
@@ -174,9 +180,25 @@ def start_deploy(*data: str, inventory: str = "inventory.py", env: dict[str, str
     )
 
 
-def finish_deploy(process: subprocess.Popen) -> DeployRun:
-    """Wait for a started deploy and collect pyinfra's JSON results."""
-    stdout, stderr = process.communicate()
+def finish_deploy(process: subprocess.Popen, on_stderr_line: Callable[[str], None] | None = None) -> DeployRun:
+    """Wait for a started deploy and collect pyinfra's JSON results; ``on_stderr_line`` sees
+    each line of pyinfra's progress as it is printed."""
+    if on_stderr_line is None:
+        stdout, stderr = process.communicate()
+    else:
+        lines: list[str] = []
+
+        def follow() -> None:
+            for line in process.stderr:
+                lines.append(line)
+                on_stderr_line(line)
+
+        reader = threading.Thread(target=follow)
+        reader.start()
+        stdout = process.stdout.read()
+        process.wait()
+        reader.join()
+        stderr = "".join(lines)
     try:
         results = json.loads(stdout)["results"]
     except (json.JSONDecodeError, KeyError, TypeError):
