@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from pyinfra.api.exceptions import PyinfraError
 
+from . import TEMPLATES
 from .defaults import DEFAULTS, SETTINGS, Setting
 from .platforms import FREE_SPACE_ALWAYS, FREE_SPACE_FOR_PACKAGES, PLATFORMS, Platform
 
@@ -122,6 +123,19 @@ class HorizonConfig:
     nginx_extra_directives: tuple[str, ...]
     api_timeout: int
     log_level: str
+    keystone_regions: tuple[tuple[str, str], ...]
+    keystone_multidomain: bool
+    keystone_default_domain: str
+    keystone_domain_choices: tuple[str, ...]
+    keystone_default_role: str
+    endpoint_type: str
+    api_ca_certificate: str | None
+    site_branding: str
+    site_branding_link: str | None
+    help_url: str | None
+    # (name, Python literal), sorted.
+    extra_settings: tuple[tuple[str, str], ...]
+    customization_module: str | None
     # (service, ((rule, check), ...)), sorted: a dict would make the config unhashable.
     policy_overrides: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
@@ -289,17 +303,25 @@ def _api_timeout(value: Any) -> int:
     return _as_int_between(value, 1, 50, "a whole number of seconds from 1 to 50, below uWSGI's harakiri (60 s)")
 
 
+def _json_mapping(value: Any, expected: str) -> dict:
+    """A mapping, given as one or (on the command line) as JSON text."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise _Invalid(expected + " (given as text: JSON)") from None
+    if not isinstance(value, dict):
+        raise _Invalid(expected)
+    return value
+
+
 def _policy_overrides(value: Any) -> tuple:
     expected = (
         "a mapping of services (" + ", ".join(POLICY_SERVICES) + ") to mappings of policy rules to "
         'check strings, such as {"identity": {"identity:list_projects": "role:admin"}}'
     )
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise _Invalid(expected + " (given as text: JSON)") from None
-    if not isinstance(value, dict) or not all(
+    value = _json_mapping(value, expected)
+    if not all(
         service in POLICY_SERVICES
         and isinstance(rules, dict)
         and all(isinstance(rule, str) and rule and isinstance(check, str) for rule, check in rules.items())
@@ -359,6 +381,42 @@ def _text(value: Any) -> str:
     raise _Invalid("one line of text")
 
 
+def _text_list(value: Any) -> tuple[str, ...]:
+    return tuple(_text(item) for item in _as_list(value))
+
+
+def _regions(value: Any) -> tuple[tuple[str, str], ...]:
+    expected = 'a mapping of region names to Keystone v3 URLs, such as {"east": "https://keystone.east:5000/v3"}'
+    value = _json_mapping(value, expected)
+    try:
+        return tuple((_text(name), _url(url)) for name, url in value.items())
+    except _Invalid:
+        raise _Invalid(expected) from None
+
+
+# The settings the deploy's templates write: an operator's extra setting may not undo them.
+_SETTINGS_TEMPLATES = ("local_settings.py.j2", "horizon-settings.py.j2")
+_WRITTEN = "\n".join((TEMPLATES / name).read_text() for name in _SETTINGS_TEMPLATES)
+MANAGED_SETTINGS = frozenset(re.findall(r"^\s*([A-Z][A-Z0-9_]*)(?: =|\[)", _WRITTEN, re.M)) - {"HORIZON_CONFIG"}
+MANAGED_HORIZON_CONFIG = frozenset(re.findall(r'^HORIZON_CONFIG\["(\w+)"\]', _WRITTEN, re.M))
+_SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def _extra_settings(value: Any) -> tuple[tuple[str, str], ...]:
+    """(name, the value as a Python literal), sorted."""
+    expected = 'a mapping of Django setting names (in capitals) to values, such as {"SESSION_REFRESH": false}'
+    value = _json_mapping(value, expected)
+    if not all(isinstance(name, str) and _SETTING_NAME.match(name) for name in value):
+        raise _Invalid(expected)
+    managed = sorted(MANAGED_SETTINGS & value.keys())
+    if managed:
+        raise _Invalid(f"settings the deploy does not write itself, not {', '.join(managed)} (see its keys)")
+    merged = value.get("HORIZON_CONFIG", {})
+    if not isinstance(merged, dict) or MANAGED_HORIZON_CONFIG & merged.keys():
+        raise _Invalid("for HORIZON_CONFIG, a mapping without " + ", ".join(sorted(MANAGED_HORIZON_CONFIG)))
+    return tuple(sorted((name, repr(setting)) for name, setting in value.items()))
+
+
 def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value in (None, "") else check(value)
 
@@ -378,7 +436,11 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "url": _url,
     "url_or_none": _optional(_url),
     "word_or_none": _optional(_word),
+    "word": _word,
     "word_list": _list_of(_word),
+    "text_list": _text_list,
+    "regions": _regions,
+    "extra_settings": _extra_settings,
     "local_file_or_none": _optional(_local_file),
     "version": _version,
     "positive_int": _positive_int,
@@ -402,8 +464,12 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# Values that may hold secrets are not repeated in messages.
+_HIDDEN_KINDS = ("secret_or_none", "extra_settings")
+
+
 def _shown(setting: Setting, value: Any) -> str:
-    return "(value hidden)" if setting.kind.startswith("secret") else repr(value)
+    return "(value hidden)" if setting.kind in _HIDDEN_KINDS else repr(value)
 
 
 def _coerce(setting: Setting, value: Any) -> Any:
@@ -516,6 +582,9 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
     fleet = tuple(fleet) or (this,)
     problems += _fleet_problems(values, fleet, this)
     problems += _tls_problems(values)
+    if values.get("horizon_keystone_domain_choices") and values.get("horizon_keystone_multidomain") is False:
+        problems.append("horizon_keystone_domain_choices is set but horizon_keystone_multidomain is false: the "
+                        "login page asks for a domain only with multidomain support")
     problems += _disk_problems(facts)
 
     if problems:

@@ -3,14 +3,16 @@
 Set any of them in ``inventory.py`` (host or group data), in ``group_data/*.py``, or on the
 command line with ``pyinfra ... --data horizon_http_port=8080``. ``operations.config`` coerces and
 validates them; the README's configuration table is generated from this module
-(``python -m operations.defaults``) and a unit test keeps the two in sync.
+(``python -m operations.defaults``; ``--update-readme`` writes it there) and a unit test keeps the two in sync.
 
 A default of ``None`` means "derived on each host": the text says from what.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -93,13 +95,86 @@ SETTINGS: tuple[Setting, ...] = (
         "other APIs (most of a real page's time). Raise it, or the processes, for many users "
         "on a cloud whose APIs answer slowly.",
     ),
-    # Horizon
+    # Identity: what the login page offers and how Horizon talks to Keystone
     Setting(
         "horizon_keystone_url",
         "http://127.0.0.1:5000/v3",
         "url",
         "Keystone's public v3 endpoint (`OPENSTACK_KEYSTONE_URL`).",
     ),
+    Setting(
+        "horizon_keystone_regions",
+        {},
+        "regions",
+        "Keystones the login page offers as regions (`AVAILABLE_REGIONS`), each region's name "
+        'to its v3 endpoint, for example `{"east": "https://keystone.east:5000/v3", "west": '
+        '"https://keystone.west:5000/v3"}`. Empty: `horizon_keystone_url` alone, no selector.',
+    ),
+    Setting(
+        "horizon_keystone_multidomain",
+        False,
+        "bool",
+        "Ask for the domain on the login page (`OPENSTACK_KEYSTONE_MULTIDOMAIN_SUPPORT`); without "
+        "it, every user logs in to `horizon_keystone_default_domain`.",
+    ),
+    Setting(
+        "horizon_keystone_default_domain",
+        "Default",
+        "text",
+        "Domain users log in to when the login page does not ask (`OPENSTACK_KEYSTONE_DEFAULT_DOMAIN`), "
+        "and the one the domain field starts with.",
+    ),
+    Setting(
+        "horizon_keystone_domain_choices",
+        [],
+        "text_list",
+        "Domains the login page offers in a drop-down instead of a text field "
+        "(`OPENSTACK_KEYSTONE_DOMAIN_DROPDOWN` and `_CHOICES`). Needs `horizon_keystone_multidomain`.",
+    ),
+    Setting(
+        "horizon_keystone_default_role",
+        "member",
+        "word",
+        "Role Horizon gives a user it adds to a project (`OPENSTACK_KEYSTONE_DEFAULT_ROLE`); it must "
+        "exist in Keystone.",
+    ),
+    Setting(
+        "horizon_endpoint_type",
+        "publicURL",
+        "choice",
+        "Which of the catalog's endpoints Horizon calls the services at (`OPENSTACK_ENDPOINT_TYPE`): "
+        "`internalURL` when the dashboard hosts sit on the cloud's internal network.",
+        choices=("publicURL", "internalURL", "adminURL"),
+    ),
+    Setting(
+        "horizon_api_ca_certificate",
+        None,
+        "local_file_or_none",
+        "Local path of the CA certificates (PEM) that Keystone's and the other APIs' HTTPS "
+        "certificates are checked against (`OPENSTACK_SSL_CACERT`), uploaded 0644. Unset: the "
+        "host's trust store. Checking is never turned off.",
+    ),
+    # Look and feel
+    Setting(
+        "horizon_site_branding",
+        "OpenStack Dashboard",
+        "text",
+        "Name of the site in every page's title and the logo's text (`SITE_BRANDING`).",
+    ),
+    Setting(
+        "horizon_site_branding_link",
+        None,
+        "url_or_none",
+        "Where the logo links to (`SITE_BRANDING_LINK`). Unset: the dashboard's home page.",
+    ),
+    Setting(
+        "horizon_help_url",
+        None,
+        "url_or_none",
+        "Target of the Help entry of the user menu (`HORIZON_CONFIG['help_url']`). Unset: "
+        "Horizon's, the OpenStack documentation.",
+    ),
+    # Horizon
     Setting(
         "horizon_server_name",
         None,
@@ -194,6 +269,24 @@ SETTINGS: tuple[Setting, ...] = (
         '`{"identity": {"identity:list_projects": "role:admin"}}` (on the command line, as JSON). '
         "Written to /etc/openstack-dashboard/policy-overrides/SERVICE/; a service left out has its "
         "file removed. Horizon only hides what policy forbids: the services enforce their own.",
+    ),
+    Setting(
+        "horizon_extra_settings",
+        {},
+        "extra_settings",
+        "Django and Horizon settings no key covers, name to value (any JSON value), written last in "
+        'the settings drop-in, for example `{"OPENSTACK_HYPERVISOR_FEATURES": {"can_set_password": '
+        'true}}`; `HORIZON_CONFIG` takes a mapping merged into Horizon\'s. Settings the deploy '
+        "writes itself are refused (use their keys). Checked by Django (`manage.py check`) before "
+        "Horizon restarts: settings it refuses fail the run and the previous ones are put back.",
+    ),
+    Setting(
+        "horizon_customization_module",
+        None,
+        "local_file_or_none",
+        "Local path of a Python module of customisations Horizon runs once its dashboards are "
+        "registered (`HORIZON_CONFIG['customization_module']`: panels removed or moved, tables "
+        "changed), uploaded 0640 for the uWSGI user only and checked with the settings.",
     ),
     Setting(
         "horizon_session_timeout",
@@ -338,5 +431,18 @@ def markdown_table() -> str:
     return "\n".join(rows)
 
 
+def update_readme(readme: Path) -> None:
+    """Replace the configuration table in ``readme`` (the lines starting with ``|`` after its header)."""
+    text = readme.read_text()
+    start = text.index("| key | default | meaning |")
+    end = start
+    while end < len(text) and text[end] == "|":
+        end = text.find("\n", end) + 1 or len(text)
+    readme.write_text(text[:start] + markdown_table() + "\n" + text[end:])
+
+
 if __name__ == "__main__":
-    print(markdown_table())
+    if sys.argv[1:] == ["--update-readme"]:
+        update_readme(Path(__file__).resolve().parent.parent / "README.md")
+    else:
+        print(markdown_table())

@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from urllib.parse import urlsplit
 
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.facts.server import Command
-from pyinfra.operations import server
+from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
-from . import config_file
+from . import config_file, public_file
 from .config import HEALTH_CHECK, POLICY_SERVICES, HorizonConfig
 from .policy import POLICY_OVERRIDES_DIR
 from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR, SETTINGS_DROPIN_DIR, STATIC_ROOT
 from .secret import secret_file
-from .service import STAMPS
+from .service import STAMPS, checked_or_restored
+from .whole import whole_file
 
 SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
 # Sorted after the distribution's drop-ins (Debian's _0006_debian_cache.py forces a per-process
 # cache that breaks logins across uWSGI workers), so that these settings win.
 SETTINGS_DROPIN = f"{SETTINGS_DROPIN_DIR}/_9000_nginx_uwsgi.py"
+# The operator's CA for the APIs' certificates (horizon_api_ca_certificate).
+API_CA_CERTIFICATE = f"{SETTINGS_DIR}/api-ca.pem"
+# The operator's customisation module (horizon_customization_module), alone in a directory put
+# on sys.path. Horizon imports a customisation module from its package: a namespace package here.
+CUSTOMIZATION_DIR = f"{SETTINGS_DIR}/python"
+CUSTOMIZATION_PACKAGE = "horizon_operator"
+CUSTOMIZATION_MODULE = f"{CUSTOMIZATION_PACKAGE}.customization"
+CUSTOMIZATION_FILE = f"{CUSTOMIZATION_DIR}/{CUSTOMIZATION_MODULE.replace('.', '/')}.py"
+SETTINGS_FILES = (f"{SETTINGS_DIR}/local_settings.py", SETTINGS_DROPIN, CUSTOMIZATION_FILE)
+# Django loads the settings, the URLs, every dashboard and the customisation module, as a
+# starting worker would, and runs its system checks: as the uWSGI user, who must read them.
+CHECK_SETTINGS = f"cd {DASHBOARD_DIR} && runuser -u {HORIZON_USER} -- python3 {MANAGE_PY} check >/dev/null"
 # Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
 # The dashboard's file lists, which dpkg rewrites when it installs or upgrades the packages.
@@ -33,10 +47,11 @@ DASHBOARD_PACKAGE_LISTS = (
 # What a restart makes Horizon read (see services.py): settings, key, static files' manifest,
 # and its packages.
 FILES = (
-    f"{SETTINGS_DIR}/local_settings.py",
+    *SETTINGS_FILES,
     SETTINGS_DROPIN_DIR,
     f"{SETTINGS_DROPIN_DIR}/*.py",
     SECRET_KEY_FILE,
+    API_CA_CERTIFICATE,
     COMPRESS_MANIFEST,
     *DASHBOARD_PACKAGE_LISTS,
 )
@@ -68,6 +83,30 @@ PRECOMPRESS = (
 GENERATE_SECRET_KEY = (
     "python3 -c 'from horizon.utils.secret_key import generate_key; print(generate_key(64), end=\"\")'"
 )
+
+
+def optional_file(name: str, local: str | None, path: str):
+    """The operator's local file uploaded to ``path`` (readable by all), or ``path`` removed."""
+    if local:
+        return public_file(name, local, path)
+    return files.file(name=f"{name}: none", path=path, present=False)
+
+
+def customization_module(local: str | None):
+    """The operator's customisation module, readable by Horizon only; its directory removed
+    without one."""
+    if not local:
+        return files.directory(name="No customisation module", path=CUSTOMIZATION_DIR, present=False)
+    for directory in (CUSTOMIZATION_DIR, f"{CUSTOMIZATION_DIR}/{CUSTOMIZATION_PACKAGE}"):
+        files.directory(name=f"Directory {directory}", path=directory, user="root", group=HORIZON_USER, mode="0750")
+    return whole_file(
+        name="Customisation module",
+        path=CUSTOMIZATION_FILE,
+        content=Path(local).read_bytes(),
+        user="root",
+        group=HORIZON_USER,
+        mode="0640",
+    )
 
 
 def warn_if_keystone_is_silent(config: HorizonConfig) -> None:
@@ -102,6 +141,8 @@ def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
         generate=GENERATE_SECRET_KEY,
         value=config.secret_key,
     )
+    api_ca = optional_file("CA certificates of the OpenStack APIs", config.api_ca_certificate, API_CA_CERTIFICATE)
+    customization = customization_module(config.customization_module)
     settings = [
         config_file(
             f"Horizon settings {path}",
@@ -114,12 +155,16 @@ def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
             policy_services=POLICY_SERVICES,
             policy_overrides_dir=POLICY_OVERRIDES_DIR,
             health_check=HEALTH_CHECK,
+            api_ca_certificate=API_CA_CERTIFICATE if config.api_ca_certificate else None,
+            customization_dir=CUSTOMIZATION_DIR if config.customization_module else None,
+            customization_module=CUSTOMIZATION_MODULE,
         )
         for source, path in (
             ("local_settings.py.j2", f"{SETTINGS_DIR}/local_settings.py"),
             ("horizon-settings.py.j2", SETTINGS_DROPIN),
         )
     ]
+    checked_or_restored("horizon", CHECK_SETTINGS, SETTINGS_FILES, [*settings, customization])
     # The Security Guide's checks 01 and 02 hold for the distribution's drop-ins too: they come
     # root:root 0644 with the package (and again with every upgrade).
     loose_dropins = host.get_fact(Command, LOOSE_DROPINS)
@@ -150,4 +195,4 @@ def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
         ],
         _if=lambda: stale or inputs_changed(),
     )
-    return [secret, *settings, static]
+    return [secret, *settings, customization, api_ca, static]

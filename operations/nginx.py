@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyinfra.api import deploy
-from pyinfra.operations import files, server
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import files
 
 from . import config_file
 from .config import HorizonConfig
-from .service import STAMPS
+from .service import checked_or_restored
 from .tls import CERTIFICATE, KEY
 
 SITE = "/etc/nginx/sites-available/horizon"
@@ -21,16 +20,14 @@ DOCROOT = "/var/www/horizon"
 ENABLED_SITE = "/etc/nginx/sites-enabled/horizon"
 # What a reload makes NGINX read (see services.py).
 FILES = (SITE, HEADERS_SNIPPET, TLS_SNIPPET, UWSGI_SNIPPET, CERTIFICATE, KEY)
-# Those files as they were when `nginx -t` last accepted them (the key among them: root only).
-LAST_GOOD = f"{STAMPS}/nginx-last-good.tar"
 
 
 @deploy("NGINX")
 def configure_nginx(config: HorizonConfig, certificate: Sequence = ()) -> list:
     """
     The Horizon site enabled, the distribution's default site removed, and the result checked
-    with ``nginx -t`` before anything reloads it (a ``certificate`` that does not match its key
-    fails there). Returns the operations whose change needs NGINX reloaded.
+    with ``nginx -t`` before anything reloads it (see ``checked_or_restored``). Returns the
+    operations whose change needs NGINX reloaded.
     """
     changes = [
         *certificate,
@@ -53,16 +50,6 @@ def configure_nginx(config: HorizonConfig, certificate: Sequence = ()) -> list:
         files.link(name="Disable NGINX's default site", path="/etc/nginx/sites-enabled/default", present=False),
     ]
     config_file("robots.txt: a dashboard has nothing to index", "robots.txt.j2", f"{DOCROOT}/robots.txt")
-    # A failing check stops the deploy for this host before the reload, with NGINX's message, and
-    # puts the files of the last configuration that passed back: the running NGINX keeps serving
-    # it, and so will a restart or a reboot before the next good run.
-    kept = " ".join((*FILES, ENABLED_SITE))
-    server.shell(
-        name="Check the NGINX configuration",
-        commands=[
-            f"nginx -t -q || {{ tar -xpPf {LAST_GOOD} 2>/dev/null; exit 1; }}",
-            f"mkdir -p {STAMPS} && (umask 077 && tar -cpPf {LAST_GOOD} {kept} 2>/dev/null || true)",
-        ],
-        _if=any_changed(*changes),
-    )
+    # A certificate that does not match its key fails here too.
+    checked_or_restored("nginx", "nginx -t -q", (*FILES, ENABLED_SITE), changes)
     return changes

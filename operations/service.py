@@ -33,6 +33,26 @@ class Service:
         return f"{STAMPS}/{self.name}"
 
 
+def checked_or_restored(what: str, check: str, kept: Sequence[str], changes: Sequence):
+    """
+    When any of ``changes`` changed, run ``check`` on the files a service is about to read. It
+    passes: those files (``kept``) are saved as the last configuration that passed (a 0600 tar
+    under ``STAMPS``, as they may hold keys). It fails: the run stops for this host with the
+    check's message before any restart or reload, and the saved files are put back, so that
+    the running service keeps serving them, and so would a restart or reboot before the next
+    good run.
+    """
+    last_good = f"{STAMPS}/{what}-last-good.tar"
+    return server.shell(
+        name=f"Check the {what} configuration",
+        commands=[
+            f"{check} || {{ tar -xpPf {last_good} 2>/dev/null; exit 1; }}",
+            f"mkdir -p {STAMPS} && (umask 077 && tar -cpPf {last_good} {' '.join(kept)} 2>/dev/null || true)",
+        ],
+        _if=any_changed(*changes),
+    )
+
+
 def _changed_since_last_applied(service: Service) -> bool:
     newer = host.get_fact(
         Command,

@@ -28,11 +28,12 @@ class DashboardUser:
         """``path`` relative to the dashboard, or a whole URL (another node of the same dashboard)."""
         return self.http.get(urljoin(self.url, path), timeout=60, verify=self.certificate, **kwargs)
 
-    def login(self, username: str, password: str) -> requests.Response:
+    def login(self, username: str, password: str, **choices: str) -> requests.Response:
+        """Log in through the form; ``choices`` for its other fields (``region``, ``domain``)."""
         form_page = self.get(LOGIN)
         form_page.raise_for_status()
         fields = hidden_fields(form_page.text)
-        fields.update(username=username, password=password)
+        fields.update(username=username, password=password, **choices)
         return self.http.post(
             urljoin(self.url, LOGIN), data=fields, headers={"Referer": form_page.url}, timeout=60, verify=self.certificate
         )
@@ -45,6 +46,19 @@ def hidden_fields(page: str) -> dict[str, str]:
     """The login form's hidden inputs: the CSRF token, the region and Horizon's decoy fields."""
     form = page[page.index("<form") : page.index("</form>")]
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def select_options(page: str, name: str) -> dict[str, str]:
+    """A form's drop-down ``name``: each option's value and label."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    options = re.findall(r'<option value="([^"]*)"[^>]*>\s*(.*?)\s*</option>', select.group(1), re.S) if select else []
+    return dict(options)
+
+
+def current_region(page: str) -> str:
+    """The region the header says the user is in (shown when there are several)."""
+    match = re.search(r'<span class="region-title">\s*(.*?)\s*</span>', page)
+    return match.group(1) if match else ""
 
 
 def static_asset(login_page: str) -> str:

@@ -66,6 +66,11 @@ def test_command_line_strings_are_coerced():
         ("horizon_policy_overrides", {"nova": {"os_compute_api:servers:index": ""}}, "a mapping of services (identity,"),
         ("horizon_policy_overrides", {"identity": ["identity:list_projects"]}, "a mapping of services"),
         ("horizon_policy_overrides", '{"identity": ', "(given as text: JSON)"),
+        ("horizon_keystone_regions", {"east": "keystone.east:5000"}, "a mapping of region names to Keystone v3 URLs"),
+        ("horizon_keystone_regions", '["https://k:5000/v3"]', "a mapping of region names"),
+        ("horizon_endpoint_type", "public", "expected one of publicURL, internalURL, adminURL"),
+        ("horizon_keystone_default_role", "project member", "expected a single word"),
+        ("horizon_site_branding", "Two\nlines", "expected one line of text"),
     ],
 )
 def test_bad_value_is_refused_with_key_value_and_expectation(key, value, expected):
@@ -82,6 +87,28 @@ def test_policy_overrides_are_taken_as_a_mapping_or_as_json_text():
     as_text = resolve({"horizon_policy_overrides": json.dumps(rules)}, DEBIAN).policy_overrides
     # Sorted, and a service with no rules is no override.
     assert as_data == as_text == (("identity", (("identity:get_project", "!"), ("identity:list_projects", "role:admin"))),)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('{"DEBUG": true, "SWIFT_PASSWORD": "s3cr3t-value"}', "settings the deploy does not write itself, not DEBUG (see its keys)"),
+        ({"session_refresh": "s3cr3t-value"}, "a mapping of Django setting names (in capitals)"),
+        ({"HORIZON_CONFIG": {"user_home": "s3cr3t-value"}}, "for HORIZON_CONFIG, a mapping without"),
+    ],
+)
+def test_extra_settings_are_refused_without_repeating_their_values(value, expected):
+    with pytest.raises(ConfigError) as error:
+        resolve({"horizon_extra_settings": value}, DEBIAN)
+    assert f"horizon_extra_settings = (value hidden): expected {expected}" in str(error.value)
+    assert "s3cr3t" not in str(error.value)
+
+
+def test_domain_choices_need_the_login_page_to_ask_for_a_domain():
+    with pytest.raises(ConfigError, match="horizon_keystone_domain_choices is set but horizon_keystone_multidomain is false"):
+        resolve({"horizon_keystone_domain_choices": ["Default", "Partners"]}, DEBIAN)
+    config = resolve({"horizon_keystone_domain_choices": "Default,Partners", "horizon_keystone_multidomain": "yes"}, DEBIAN)
+    assert config.keystone_domain_choices == ("Default", "Partners")
 
 
 def test_every_problem_is_reported_at_once():

@@ -8,4 +8,4 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_readme_configuration_table_matches_the_defaults():
-    assert markdown_table() in README.read_text(), "regenerate it with: python -m operations.defaults"
+    assert markdown_table() in README.read_text(), "regenerate it with: python -m operations.defaults --update-readme"

@@ -6,7 +6,7 @@ import pytest
 
 from operations import render as render_template
 from operations.config import HEALTH_CHECK, POLICY_SERVICES, HostFacts, resolve
-from operations.horizon import SECRET_KEY_FILE
+from operations.horizon import API_CA_CERTIFICATE, CUSTOMIZATION_DIR, CUSTOMIZATION_MODULE, SECRET_KEY_FILE
 from operations.policy import POLICY_OVERRIDES_DIR
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2)
@@ -30,6 +30,9 @@ def render(name, facts=DEBIAN, **data):
         policy_services=POLICY_SERVICES,
         policy_overrides_dir=POLICY_OVERRIDES_DIR,
         health_check=HEALTH_CHECK,
+        api_ca_certificate=API_CA_CERTIFICATE if data.get("horizon_api_ca_certificate") else None,
+        customization_dir=CUSTOMIZATION_DIR if data.get("horizon_customization_module") else None,
+        customization_module=CUSTOMIZATION_MODULE,
     )
 
 
@@ -89,13 +92,9 @@ def test_nginx_site_has_the_article_shape_and_static_follows_webroot(webroot):
     assert site.count("{") == site.count("}")
 
 
-def test_settings_dropin_is_valid_python_with_memcached_sessions():
-    source = render(
-        "horizon-settings.py.j2",
-        horizon_memcached_servers="10.0.0.1:11211,10.0.0.2:11211",
-        horizon_webroot="/dashboard/",
-        horizon_keystone_url="https://keystone.example.com:5000/v3",
-    )
+def settings_dropin(**data) -> dict:
+    """The settings drop-in rendered from ``data`` and executed: the settings it leaves."""
+    source = render("horizon-settings.py.j2", **data)
     # Horizon execs its drop-ins in the namespace of its settings module, which already holds
     # HORIZON_CONFIG. Neither Horizon nor Django nor keystoneauth is installed here: stand in
     # for what the file imports from them.
@@ -115,6 +114,16 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
         line for line in source.splitlines() if not line.startswith(("from horizon", "from django", "from keystoneauth1"))
     )
     exec(compile(own_code, "dropin", "exec"), namespace)
+    return namespace
+
+
+def test_settings_dropin_is_valid_python_with_memcached_sessions():
+    namespace = settings_dropin(
+        horizon_memcached_servers="10.0.0.1:11211,10.0.0.2:11211",
+        horizon_webroot="/dashboard/",
+        horizon_keystone_url="https://keystone.example.com:5000/v3",
+    )
+    session = namespace["_keystoneauth_session"].Session
     assert namespace["SECRET_KEY"] == f"read:{SECRET_KEY_FILE}"
     assert namespace["DEBUG"] is False
     assert namespace["WEBROOT"] == "/dashboard/"
@@ -140,6 +149,53 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     assert namespace["POLICY_DIRS"]["identity"] == ["/etc/openstack-dashboard/policy-overrides/identity"]
     # Every API session gets a timeout, unless its maker chose one.
     assert (session().timeout, session(timeout=5).timeout) == (30.0, 5)
+    # Horizon's own defaults stand where the operator chose nothing.
+    assert "AVAILABLE_REGIONS" not in namespace and "OPENSTACK_SSL_CACERT" not in namespace
+    assert "help_url" not in namespace["HORIZON_CONFIG"] and "SITE_BRANDING_LINK" not in namespace
+
+
+def test_settings_dropin_offers_the_operators_regions_domains_and_branding(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    namespace = settings_dropin(
+        horizon_keystone_regions={"east": "https://keystone.east:5000/v3", "west": "https://keystone.west:5000/v3"},
+        horizon_keystone_multidomain="true",
+        horizon_keystone_domain_choices="Default, Partners",
+        horizon_endpoint_type="internalURL",
+        horizon_api_ca_certificate=str(ca),
+        horizon_site_branding="Example Cloud",
+        horizon_help_url="https://help.example.com/",
+    )
+    assert namespace["AVAILABLE_REGIONS"] == [
+        ["https://keystone.east:5000/v3", "east"],
+        ["https://keystone.west:5000/v3", "west"],
+    ]
+    assert namespace["OPENSTACK_KEYSTONE_MULTIDOMAIN_SUPPORT"] is True
+    assert namespace["OPENSTACK_KEYSTONE_DOMAIN_DROPDOWN"] is True
+    assert namespace["OPENSTACK_KEYSTONE_DOMAIN_CHOICES"] == [("Default", "Default"), ("Partners", "Partners")]
+    assert namespace["OPENSTACK_KEYSTONE_DEFAULT_DOMAIN"] == "Default"
+    assert namespace["OPENSTACK_KEYSTONE_DEFAULT_ROLE"] == "member"
+    assert namespace["OPENSTACK_ENDPOINT_TYPE"] == "internalURL"
+    assert namespace["OPENSTACK_SSL_CACERT"] == API_CA_CERTIFICATE
+    assert namespace["SITE_BRANDING"] == "Example Cloud"
+    assert namespace["HORIZON_CONFIG"]["help_url"] == "https://help.example.com"
+
+
+def test_operators_settings_come_last_and_their_customisation_module_is_importable(tmp_path):
+    module = tmp_path / "custom.py"
+    module.write_text("import horizon\n")
+    namespace = settings_dropin(
+        horizon_extra_settings='{"SESSION_REFRESH": false, "HORIZON_CONFIG": {"modal_backdrop": "static"}, '
+        '"OPENSTACK_HYPERVISOR_FEATURES": {"can_set_password": true, "note": null}}',
+        horizon_customization_module=str(module),
+    )
+    assert namespace["SESSION_REFRESH"] is False
+    assert namespace["OPENSTACK_HYPERVISOR_FEATURES"] == {"can_set_password": True, "note": None}
+    # Merged: what the deploy put in HORIZON_CONFIG stays.
+    assert namespace["HORIZON_CONFIG"]["modal_backdrop"] == "static"
+    assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_landing_page"]
+    assert namespace["HORIZON_CONFIG"]["customization_module"] == CUSTOMIZATION_MODULE
+    assert CUSTOMIZATION_DIR in namespace["_sys"].path
 
 
 def test_uwsgi_mounts_horizon_under_a_webroot_other_than_slash():
