@@ -93,6 +93,10 @@ def ensure_apt_proxy() -> None:
     APT_PROXY_STORE.mkdir(parents=True, exist_ok=True)
     docker_client.containers.run(
         APT_PROXY_IMAGE,
+        # An index fetched in the last 5 minutes is served as it is (27 s by default): two
+        # containers refreshing one index in the same second make apt-cacher-ng fail both ("Failure
+        # to move file ... out of the way"), and apt then hung in 2 of 8 fleet containers.
+        ["apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1", "FreshIndexMaxAge=300"],
         name=APT_PROXY,
         detach=True,
         network=NETWORK,
