@@ -189,26 +189,16 @@ def test_a_package_install_killed_midway_is_finished_by_the_next_run(target):
     assert again.returncode == 0 and again.changed == 0, describe(again)
 
 
-def settled_uwsgi_workers(target, within: float = 60) -> set[str]:
-    """The workers once there are as many as configured: the previous test's run may have
-    reloaded Horizon, whose old workers take a moment to finish."""
-    wanted = int(target.host.check_output("sed -n 's/^processes = //p' /etc/uwsgi/horizon.ini"))
-    deadline = time.monotonic() + within
-    while len(workers := uwsgi_workers(target)) != wanted:
-        assert time.monotonic() < deadline, f"{len(workers)} uWSGI workers, {wanted} configured"
-        time.sleep(0.5)
-    return workers
-
-
 def test_a_killed_worker_is_replaced_while_requests_keep_being_answered(target):
-    workers = settled_uwsgi_workers(target)
+    workers = uwsgi_workers(target)
     victim = sorted(workers)[0]
     target.host.run_expect([0], f"kill -9 {victim}")
     assert statuses_of(target, 20) == [200] * 20
+    # Until the master reaps it, the victim is a zombie that pgrep still lists.
     deadline = time.monotonic() + 30
-    while (replaced := uwsgi_workers(target)) == workers - {victim} and time.monotonic() < deadline:
+    while victim in (replaced := uwsgi_workers(target)) or len(replaced) < len(workers):
+        assert time.monotonic() < deadline, f"after 30 s: {replaced}, {victim} killed"
         time.sleep(0.5)
-    assert victim not in replaced and len(replaced) == len(workers)
 
 
 def test_a_killed_service_is_brought_back_by_systemd(target):
