@@ -30,7 +30,7 @@ API_CA_CERTIFICATE = f"{SETTINGS_DIR}/api-ca.pem"
 # The operator's customisation module (horizon_customization_module), alone in a directory put
 # on sys.path. Horizon imports a customisation module from its package: a namespace package here.
 CUSTOMIZATION_DIR = f"{SETTINGS_DIR}/python"
-CUSTOMIZATION_PACKAGE = "horizon_operator"
+CUSTOMIZATION_PACKAGE = "dashboard_operator"
 CUSTOMIZATION_MODULE = f"{CUSTOMIZATION_PACKAGE}.customization"
 CUSTOMIZATION_FILE = f"{CUSTOMIZATION_DIR}/{CUSTOMIZATION_MODULE.replace('.', '/')}.py"
 SETTINGS_FILES = (f"{SETTINGS_DIR}/local_settings.py", SETTINGS_DROPIN, CUSTOMIZATION_FILE)

@@ -16,7 +16,7 @@ IDENTITY_OVERRIDES = "/etc/openstack-dashboard/policy-overrides/identity/horizon
 ROLES_PANEL = 'href="/identity/roles/"'
 API_CA = "/etc/openstack-dashboard/api-ca.pem"
 SETTINGS_DROPIN = "/etc/openstack-dashboard/local_settings.d/_9000_nginx_uwsgi.py"
-CUSTOMIZATION = "/etc/openstack-dashboard/python/horizon_operator/customization.py"
+CUSTOMIZATION = "/etc/openstack-dashboard/python/dashboard_operator/customization.py"
 # Horizon's documented way of removing a panel, in a customisation module.
 WITHOUT_ROLES_PANEL = """\
 import horizon
