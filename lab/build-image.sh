@@ -12,6 +12,9 @@ set -euo pipefail
 suite=$1 tag=$2
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
+# The test suite's workers may ask for the same image at once: one builds, the other waits.
+exec 9>"/tmp/horizon-lab-image-${suite}.lock"
+flock 9
 if docker image inspect "$tag" >/dev/null 2>&1; then
     exit 0
 fi

@@ -7,6 +7,8 @@ works on these machines (``--privileged`` does not), on a network of their own.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
@@ -56,10 +58,20 @@ def ensure_image(name: str) -> str:
     return image.tag
 
 
+@contextlib.contextmanager
+def lab_lock():
+    """Held while the shared pieces (network, apt cache) are checked and created: the test
+    suite's workers start containers at the same time."""
+    with open("/tmp/horizon-lab.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_network() -> None:
     docker_client = client()
-    if not docker_client.networks.list(names=[NETWORK]):
-        docker_client.networks.create(NETWORK, driver="bridge")
+    with lab_lock():
+        if not docker_client.networks.list(names=[NETWORK]):
+            docker_client.networks.create(NETWORK, driver="bridge")
 
 
 def remove(name: str) -> None:
@@ -72,12 +84,17 @@ def remove(name: str) -> None:
 def ensure_apt_proxy() -> None:
     """The apt-cacher-ng container, running; its image is built from the Debian 12 one once."""
     docker_client = client()
-    try:
-        if docker_client.containers.get(APT_PROXY).status == "running":
-            return
-        remove(APT_PROXY)
-    except docker.errors.NotFound:
-        pass
+    with lab_lock():
+        try:
+            if docker_client.containers.get(APT_PROXY).status == "running":
+                return
+            remove(APT_PROXY)
+        except docker.errors.NotFound:
+            pass
+        start_apt_proxy(docker_client)
+
+
+def start_apt_proxy(docker_client: docker.DockerClient) -> None:
     if not docker_client.images.list(name=APT_PROXY_IMAGE):
         builder = docker_client.containers.run(ensure_image("debian:12"), ["sleep", "infinity"], detach=True)
         try:
@@ -93,10 +110,11 @@ def ensure_apt_proxy() -> None:
     APT_PROXY_STORE.mkdir(parents=True, exist_ok=True)
     docker_client.containers.run(
         APT_PROXY_IMAGE,
-        # An index fetched in the last 5 minutes is served as it is (27 s by default): two
-        # containers refreshing one index in the same second make apt-cacher-ng fail both ("Failure
-        # to move file ... out of the way"), and apt then hung in 2 of 8 fleet containers.
-        ["apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1", "FreshIndexMaxAge=300"],
+        # Release files pass through uncached: two containers refreshing one in the same second
+        # made apt-cacher-ng fail both ("Failure to move file ... out of the way") and apt hang
+        # in 2 of 8 fleet containers. Everything they point to is fetched by hash (Debian's
+        # archives publish Acquire-By-Hash), under names that never change, so cached safely.
+        ["apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1", r"DontCacheRequested=/(In)?Release(\.gpg)?$"],
         name=APT_PROXY,
         detach=True,
         network=NETWORK,

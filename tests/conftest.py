@@ -1,10 +1,6 @@
 """Options shared by the whole suite."""
 
-# pyinfra runs on gevent and patches the standard library when its CLI module is imported
-# (the plan tests do); patch first, before ssl and urllib3 are imported, as pyinfra itself does.
-from gevent import monkey
-
-monkey.patch_all()
+import pytest
 
 DEFAULT_IMAGES = ["debian:12", "debian:13"]
 
@@ -15,6 +11,18 @@ def pytest_addoption(parser):
         action="append",
         help=f"base image of the integration targets, repeatable (default: {' '.join(DEFAULT_IMAGES)})",
     )
+
+
+def pytest_collection_modifyitems(items):
+    # lab/test runs two pytest-xdist workers. Everything testing one image stays on one worker
+    # (its deployed host is session-scoped there), as does each module's own set of containers;
+    # unit tests go wherever a worker is free.
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "image" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(callspec.params["image"]))
+        elif "integration" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def pytest_generate_tests(metafunc):

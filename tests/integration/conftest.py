@@ -155,9 +155,9 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def keystone():
-    """The lab's real Keystone, shared by every test; it provisions while the dashboards deploy."""
-    started = identity.start_keystone("horizon-test-keystone")
+def keystone(worker_id):
+    """The lab's real Keystone, shared by the worker's tests; it provisions while the dashboards deploy."""
+    started = identity.start_keystone(f"horizon-test-keystone-{worker_id}")
     yield started
     targets.remove(started.name)
 

@@ -16,9 +16,9 @@ from pyinfra.api import Config, FileUploadCommand, Inventory, State
 from pyinfra.api.connect import connect_all
 from pyinfra.api.operations import run_ops
 from pyinfra.api.state import StateStage
-from pyinfra_cli.util import load_deploy_file
 
 ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy.py"
 
 OS_RELEASES = {
     "debian:12": 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm',
@@ -52,7 +52,11 @@ def plan(platform: str, **data) -> Plan:
         state.set_stage(StateStage.Connect)
         connect_all(state)
         state.set_stage(StateStage.Prepare)
-        load_deploy_file(state, str(ROOT / "deploy.py"))
+        # What the CLI's load_deploy_file does for one host. Not imported from pyinfra_cli: importing
+        # it monkey-patches the standard library for gevent, which deadlocks pytest-xdist's workers.
+        state.current_deploy_filename = state.current_exec_filename = str(DEPLOY)
+        with context.ctx_config.use(state.config.copy()), context.ctx_host.use(inventory.get_host(name)):
+            exec(compile(DEPLOY.read_text(), str(DEPLOY), "exec"), {"__file__": str(DEPLOY)})
         state.set_stage(StateStage.Execute)
         run_ops(state)
     host = inventory.get_host(name)
