@@ -13,6 +13,7 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the markers into its groups
 def pytest_collection_modifyitems(items):
     # lab/test runs two pytest-xdist workers. Everything testing one image stays on one worker
     # (its deployed host is session-scoped there), as does each module's own set of containers;
