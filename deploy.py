@@ -9,7 +9,7 @@ changes of one step to the restarts and rebuilds of the next. Hosts of the
 
 from pyinfra import host
 
-from operations import horizon, memcached, nginx, policy, uwsgi
+from operations import horizon, look, memcached, nginx, policy, uwsgi
 from operations.apache import disable_apache
 from operations.config import is_load_balancer, load_config, load_load_balancer_config
 from operations.loadbalancer import balance_dashboards
@@ -27,7 +27,7 @@ else:
     disable_apache()
     packages = install_packages(config, sources)
     uwsgi_changes = uwsgi.install_uwsgi(config)
-    horizon_changes = horizon.configure_horizon(config, packages)
+    horizon_changes = horizon.configure_horizon(config, packages, look.install_look(config))
     policy_changes = policy.configure_policy_overrides(config)
     memcached_changes = memcached.configure_memcached(config)
     nginx_changes = nginx.configure_nginx(config, certificate=install_certificate(config))
@@ -38,8 +38,8 @@ else:
                 "horizon",
                 uwsgi.FILES + horizon.FILES + policy.FILES,
                 restart_on=uwsgi_changes.restart,
-                reload_on=[*packages, *uwsgi_changes.reload, *horizon_changes, *policy_changes],
+                reload_on=[*packages, *uwsgi_changes.reload, *horizon_changes.reload, *policy_changes],
             ),
-            Service("nginx", nginx.FILES, reload_on=nginx_changes),
+            Service("nginx", nginx.FILES, reload_on=[*nginx_changes, *horizon_changes.static]),
         ]
     )

@@ -25,6 +25,8 @@ SERVICES = {
     "network": ("neutron", 9696),
     "volumev3": ("cinderv3", 8776),
     "object-store": ("swift", 8080),
+    # Not one of the article's: for the dashboard plugin tests.
+    "orchestration": ("heat", 8004),
 }
 
 

@@ -238,6 +238,18 @@ def lab_environment(container: str) -> dict[str, str]:
     return {"HORIZON_LAB_CONTAINER": container}
 
 
+def ad_hoc(container: str, *arguments: str) -> subprocess.CompletedProcess:
+    """``pyinfra -y ARGUMENTS`` (an inventory and ad hoc operations) with the default inventory
+    pointing at the lab container ``container``."""
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "pyinfra"), "-y", *arguments],
+        cwd=ROOT,
+        env={**os.environ, **lab_environment(container)},
+        capture_output=True,
+        text=True,
+    )
+
+
 def deploy(container: str, *data: str) -> DeployRun:
     """Deploy to the lab container ``container`` through the default inventory."""
     return run_deploy(*data, env=lab_environment(container))

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import re
+import tarfile
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from pyinfra.api.exceptions import PyinfraError
 
 from . import TEMPLATES
 from .defaults import DEFAULTS, SETTINGS, Setting
-from .platforms import FREE_SPACE_ALWAYS, FREE_SPACE_FOR_PACKAGES, PLATFORMS, Platform
+from .platforms import DASHBOARD_PLUGINS, FREE_SPACE_ALWAYS, FREE_SPACE_FOR_PACKAGES, PLATFORMS, Platform
 
 
 class ConfigError(PyinfraError):
@@ -57,6 +58,11 @@ LOOPBACK = "127.0.0.1"
 HEALTH_CHECK = "healthz"
 # Horizon's POLICY_FILES services.
 POLICY_SERVICES = ("identity", "compute", "volume", "image", "network")
+# The themes Horizon ships and offers by default; operators' themes come after them.
+BUILTIN_THEMES = (("default", "Default", "themes/default"), ("material", "Material", "themes/material"))
+# What makes a directory a Horizon theme: Horizon compiles both into the theme's stylesheet.
+THEME_FILES = ("_variables.scss", "_styles.scss")
+BUILTIN_THEME_NAMES = tuple(name for name, _, _ in BUILTIN_THEMES)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,19 @@ class AptRepository:
     suite: str
     components: tuple[str, ...]
     key_file: str
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    label: str
+    # A local directory or tar archive, and where in it the theme starts ("" for its top).
+    source: str
+    root: str
+
+    @property
+    def is_archive(self) -> bool:
+        return not Path(self.source).is_dir()
 
 
 @dataclass(frozen=True)
@@ -128,6 +147,10 @@ class HorizonConfig:
     keystone_default_domain: str
     keystone_domain_choices: tuple[str, ...]
     keystone_default_role: str
+    websso_choices: tuple[tuple[str, str], ...]
+    websso_idp_mapping: tuple[tuple[str, tuple[str, str]], ...]
+    websso_initial_choice: str
+    websso_keystone_url: str | None
     endpoint_type: str
     api_ca_certificate: str | None
     site_branding: str
@@ -136,6 +159,14 @@ class HorizonConfig:
     # (name, Python literal), sorted.
     extra_settings: tuple[tuple[str, str], ...]
     customization_module: str | None
+    # Package names, in the order given.
+    plugins: tuple[str, ...]
+    themes: tuple[Theme, ...]
+    default_theme: str
+    selectable_themes: tuple[str, ...]
+    logo: str | None
+    logo_splash: str | None
+    favicon: str | None
     # (service, ((rule, check), ...)), sorted: a dict would make the config unhashable.
     policy_overrides: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
@@ -394,6 +425,102 @@ def _regions(value: Any) -> tuple[tuple[str, str], ...]:
         raise _Invalid(expected) from None
 
 
+def theme_root(paths: set[str]) -> str | None:
+    """Where a theme starts among a directory's or an archive's file paths: at the top, or in
+    its one top-level directory; Horizon looks for the SCSS there or in its ``static/``."""
+    tops = {path.split("/", 1)[0] for path in paths if "/" in path}
+    for root in ("", *(f"{top}/" for top in tops if len(tops) == 1)):
+        for under in ("", "static/"):
+            if all(f"{root}{under}{name}" in paths for name in THEME_FILES):
+                return root
+    return None
+
+
+def _theme_paths(source: str) -> set[str]:
+    if Path(source).is_dir():
+        return {str(path.relative_to(source)) for path in Path(source).rglob("*")}
+    if Path(source).is_file() and tarfile.is_tarfile(source):
+        with tarfile.open(source) as archive:
+            return {name.removeprefix("./") for name in archive.getnames()}
+    raise _Invalid("a directory or a tar archive")
+
+
+def _themes(value: Any) -> tuple[Theme, ...]:
+    expected = (
+        'a mapping of theme names to local directories or tar archives, such as {"acme": "themes/acme"}, '
+        'or to {"label": ..., "source": ...}'
+    )
+    themes = []
+    for name, entry in _json_mapping(value, expected).items():
+        if isinstance(entry, str):
+            entry = {"source": entry}
+        source, label = (entry.get("source"), entry.get("label", name)) if isinstance(entry, dict) else (None, None)
+        if not isinstance(source, str) or not isinstance(label, str):
+            raise _Invalid(expected)
+        if _theme_name(name) in BUILTIN_THEME_NAMES:
+            raise _Invalid(f"names other than Horizon's own themes ({name} is one)")
+        try:
+            root = theme_root(_theme_paths(source))
+        except (_Invalid, OSError, tarfile.TarError) as error:
+            raise _Invalid(f"{expected}; {source} is not readable as a directory or tar archive ({error})") from None
+        if root is None:
+            raise _Invalid(f"a theme's {' and '.join(THEME_FILES)} in {source}, at its top, in static/ or in one top-level directory")
+        themes.append(Theme(name, _text(label), str(Path(source).resolve()), root))
+    return tuple(themes)
+
+
+def _plugins(value: Any) -> tuple[str, ...]:
+    unknown = [name for name in _as_list(value) if name not in DASHBOARD_PLUGINS]
+    if unknown:
+        raise _Invalid(f"plugins among {', '.join(DASHBOARD_PLUGINS)}, not {', '.join(map(str, unknown))}")
+    return tuple(DASHBOARD_PLUGINS[name] for name in _as_list(value))
+
+
+_THEME_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def _theme_name(value: Any) -> str:
+    if isinstance(value, str) and _THEME_NAME.match(value):
+        return value
+    raise _Invalid("a theme name of lower-case letters, digits, - and _")
+
+
+def _file_starting_with(value: Any, signatures: tuple[bytes, ...], expected: str) -> str:
+    path = _local_file(value)
+    with open(path, "rb") as file:
+        start = file.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not start.startswith(signatures):
+        raise _Invalid(expected)
+    return path
+
+
+def _svg_file(value: Any) -> str:
+    return _file_starting_with(value, (b"<svg", b"<?xml", b"<!--", b"<!DOCTYPE svg"), "a readable local SVG file")
+
+
+def _icon_file(value: Any) -> str:
+    return _file_starting_with(value, (b"\x00\x00\x01\x00", b"\x89PNG"), "a readable local ICO or PNG file")
+
+
+def _websso_choices(value: Any) -> tuple[tuple[str, str], ...]:
+    expected = 'a mapping of login choices to labels, such as {"credentials": "Keystone Credentials", "oidc": "OpenID Connect"}'
+    try:
+        return tuple((_word(choice), _text(label)) for choice, label in _json_mapping(value, expected).items())
+    except _Invalid:
+        raise _Invalid(expected) from None
+
+
+def _websso_idp_mapping(value: Any) -> tuple[tuple[str, tuple[str, str]], ...]:
+    expected = 'a mapping of login choices to [identity provider, protocol], such as {"acme": ["acme-idp", "saml2"]}'
+    mapping = _json_mapping(value, expected)
+    if not all(isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in mapping.values()):
+        raise _Invalid(expected)
+    try:
+        return tuple((_word(choice), (_word(idp), _word(protocol))) for choice, (idp, protocol) in mapping.items())
+    except _Invalid:
+        raise _Invalid(expected) from None
+
+
 # The settings the deploy's templates write: an operator's extra setting may not undo them.
 _SETTINGS_TEMPLATES = ("local_settings.py.j2", "horizon-settings.py.j2")
 _WRITTEN = "\n".join((TEMPLATES / name).read_text() for name in _SETTINGS_TEMPLATES)
@@ -440,6 +567,14 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "word_list": _list_of(_word),
     "text_list": _text_list,
     "regions": _regions,
+    "themes": _themes,
+    "plugins": _plugins,
+    "websso_choices": _websso_choices,
+    "websso_idp_mapping": _websso_idp_mapping,
+    "theme_name": _theme_name,
+    "theme_names": lambda value: tuple(_theme_name(item) for item in _as_list(value)),
+    "svg_file_or_none": _optional(_svg_file),
+    "icon_file_or_none": _optional(_icon_file),
     "extra_settings": _extra_settings,
     "local_file_or_none": _optional(_local_file),
     "version": _version,
@@ -546,6 +681,35 @@ def _tls_problems(values: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _theme_problems(values: dict[str, Any]) -> list[str]:
+    if "horizon_themes" not in values:
+        return []
+    available = [*BUILTIN_THEME_NAMES] + [theme.name for theme in values["horizon_themes"]]
+    offered = values.get("horizon_selectable_themes") or available
+    problems = [
+        f"horizon_selectable_themes names {name}, which is neither Horizon's nor one of horizon_themes ({', '.join(available)})"
+        for name in offered
+        if name not in available
+    ]
+    default = values.get("horizon_default_theme")
+    if default and default not in offered:
+        problems.append(f"horizon_default_theme = {default!r}: expected one of the themes offered ({', '.join(offered)})")
+    return problems
+
+
+def _websso_problems(values: dict[str, Any]) -> list[str]:
+    choices = dict(values.get("horizon_websso_choices", ()))
+    problems = [
+        f"horizon_websso_idp_mapping maps {choice}, which horizon_websso_choices does not offer"
+        for choice, _ in values.get("horizon_websso_idp_mapping", ())
+        if choice not in choices
+    ]
+    initial = values.get("horizon_websso_initial_choice")
+    if choices and initial not in choices:
+        problems.append(f"horizon_websso_initial_choice = {initial!r}: expected one of horizon_websso_choices ({', '.join(choices)})")
+    return problems
+
+
 def _disk_problems(facts: HostFacts) -> list[str]:
     needed = {**FREE_SPACE_ALWAYS, **(FREE_SPACE_FOR_PACKAGES if facts.packages_missing else {})}
     return [
@@ -585,6 +749,8 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
     if values.get("horizon_keystone_domain_choices") and values.get("horizon_keystone_multidomain") is False:
         problems.append("horizon_keystone_domain_choices is set but horizon_keystone_multidomain is false: the "
                         "login page asks for a domain only with multidomain support")
+    problems += _theme_problems(values)
+    problems += _websso_problems(values)
     problems += _disk_problems(facts)
 
     if problems:

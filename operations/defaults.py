@@ -132,6 +132,36 @@ SETTINGS: tuple[Setting, ...] = (
         "(`OPENSTACK_KEYSTONE_DOMAIN_DROPDOWN` and `_CHOICES`). Needs `horizon_keystone_multidomain`.",
     ),
     Setting(
+        "horizon_websso_choices",
+        {},
+        "websso_choices",
+        "Federated login (WebSSO): what the login page offers, each choice's id to its label, for "
+        'example `{"credentials": "Keystone Credentials", "oidc": "OpenID Connect"}`. `credentials` '
+        "is the password form; any other id is a Keystone federation protocol, or a key of "
+        "`horizon_websso_idp_mapping`. Empty: no WebSSO.",
+    ),
+    Setting(
+        "horizon_websso_idp_mapping",
+        {},
+        "websso_idp_mapping",
+        "Choices that go to one identity provider, id to `[identity provider, protocol]` as "
+        'Keystone knows them, for example `{"acme": ["acme-idp", "saml2"]}` (`WEBSSO_IDP_MAPPING`).',
+    ),
+    Setting(
+        "horizon_websso_initial_choice",
+        "credentials",
+        "word",
+        "The choice the login page starts with (`WEBSSO_INITIAL_CHOICE`).",
+    ),
+    Setting(
+        "horizon_websso_keystone_url",
+        None,
+        "url_or_none",
+        "Keystone's endpoint browsers are sent to for WebSSO, when it is not the one Horizon uses "
+        "(`WEBSSO_KEYSTONE_URL`). Either way, the token Keystone posts back is checked with "
+        "`horizon_keystone_url`, never with a Keystone the request's `Referer` names.",
+    ),
+    Setting(
         "horizon_keystone_default_role",
         "member",
         "word",
@@ -269,6 +299,60 @@ SETTINGS: tuple[Setting, ...] = (
         '`{"identity": {"identity:list_projects": "role:admin"}}` (on the command line, as JSON). '
         "Written to /etc/openstack-dashboard/policy-overrides/SERVICE/; a service left out has its "
         "file removed. Horizon only hides what policy forbids: the services enforce their own.",
+    ),
+    Setting(
+        "horizon_plugins",
+        [],
+        "plugins",
+        "Dashboard plugins to install from the distribution, by service: `blazar`, `cloudkitty`, "
+        "`designate`, `heat`, `ironic`, `magnum`, `manila`, `masakari`, `mistral`, "
+        "`neutron-vpnaas`, `octavia`, `senlin`, `trove`, `vitrage`, `watcher`, `zaqar` (their "
+        "`python3-*-dashboard` or `-ui` packages). A plugin left out is purged, its settings "
+        "drop-in with it. Its panels show to users whose catalog has its service.",
+    ),
+    Setting(
+        "horizon_themes",
+        {},
+        "themes",
+        "Themes added to Horizon's own (`default`, `material`), by name: a local directory or tar "
+        "archive holding the theme's `_variables.scss` and `_styles.scss` (at its top, under "
+        '`static/`, or in one top-level directory), for example `{"acme": "themes/acme.tar.gz"}`, '
+        'or `{"acme": {"label": "ACME", "source": "themes/acme"}}` for a label other than the name. '
+        "Copied to /usr/local/share/openstack-dashboard/themes/; a theme left out is removed. Static "
+        "files are rebuilt whenever the set changes.",
+    ),
+    Setting(
+        "horizon_default_theme",
+        "default",
+        "theme_name",
+        "Theme users get until they pick another (`DEFAULT_THEME`): `default`, `material` or one of "
+        "`horizon_themes`.",
+    ),
+    Setting(
+        "horizon_selectable_themes",
+        [],
+        "theme_names",
+        "Themes the user menu offers (`SELECTABLE_THEMES`), among them the default. Empty: every "
+        "available theme.",
+    ),
+    Setting(
+        "horizon_logo",
+        None,
+        "svg_file_or_none",
+        "Local path of an SVG logo for the top left of every page (`img/logo.svg`), for the themes "
+        "that do not bring their own. Unset: Horizon's.",
+    ),
+    Setting(
+        "horizon_logo_splash",
+        None,
+        "svg_file_or_none",
+        "Local path of an SVG logo for the login page (`img/logo-splash.svg`). Unset: Horizon's.",
+    ),
+    Setting(
+        "horizon_favicon",
+        None,
+        "icon_file_or_none",
+        "Local path of the browser tab's icon (`img/favicon.ico`: ICO or PNG). Unset: Horizon's.",
     ),
     Setting(
         "horizon_extra_settings",

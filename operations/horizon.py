@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from urllib.parse import urlsplit
 
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.facts.server import Command
-from pyinfra.operations import files, server
+from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
 from . import config_file, public_file
 from .config import HEALTH_CHECK, POLICY_SERVICES, HorizonConfig
+from .look import APPLY_BRANDING, BRANDING_DIR, THEMES_DIR
 from .policy import POLICY_OVERRIDES_DIR
 from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR, SETTINGS_DROPIN_DIR, STATIC_ROOT
 from .secret import secret_file
@@ -58,13 +60,26 @@ FILES = (
 # Touched when the static files are complete. Absent or older than the manifest: a run stopped
 # while building them (or built them before they were precompressed). Older than the packages
 # they come from (the JavaScript libraries too): upgraded outside a run, whose postinst no
-# longer rebuilds them (see packages.py).
+# longer rebuilds them (see packages.py). Older than the themes or branding: a run stopped
+# between copying them and the build.
 STATIC_BUILT = f"{STAMPS}/static-files"
+PACKAGES_NEWER_THAN_STATIC = (
+    f"find {' '.join(DASHBOARD_PACKAGE_LISTS)} /var/lib/dpkg/info/python3-xstatic*.list -newer {STATIC_BUILT} 2>/dev/null"
+)
 STATIC_STALE = (
     f"[ -e {COMPRESS_MANIFEST} ] && [ {STATIC_BUILT} -nt {COMPRESS_MANIFEST} ] && "
-    f"[ -z \"$(find {' '.join(DASHBOARD_PACKAGE_LISTS)} /var/lib/dpkg/info/python3-xstatic*.list "
-    f"-newer {STATIC_BUILT} 2>/dev/null)\" ] || echo stale"
+    f"[ -z \"$({PACKAGES_NEWER_THAN_STATIC}; find {THEMES_DIR} {BRANDING_DIR} -newer {STATIC_BUILT} 2>/dev/null)\" ] "
+    "|| echo stale"
 )
+# Horizon's packages changed since a complete static build: upgraded (on a fresh host, nothing).
+UPGRADED = f"[ ! -e {STATIC_BUILT} ] || {PACKAGES_NEWER_THAN_STATIC}"
+DEPLOYED_BEFORE = f"[ ! -e {STATIC_BUILT} ] || echo yes"
+# Horizon's own checks of its settings against the installed release (oslo.upgradecheck): it
+# exits 0 when all pass, 1 with warnings, 2 with failures.
+UPGRADE_CHECK = (
+    f"cd {DASHBOARD_DIR} && runuser -u {HORIZON_USER} -- python3 {MANAGE_PY} upgrade_check 2>&1; echo \"exit $?\""
+)
+UPGRADE_CHECK_OUTCOMES = {"exit 0": "all passed", "exit 1": "warnings", "exit 2": "failures"}
 # `manage.py compress` made serial (see the template); operators can run it by hand too.
 COMPRESS = "/usr/local/sbin/horizon-compress"
 # Any drop-in not root:horizon or readable beyond that group (empty before the package is in).
@@ -83,6 +98,14 @@ PRECOMPRESS = (
 GENERATE_SECRET_KEY = (
     "python3 -c 'from horizon.utils.secret_key import generate_key; print(generate_key(64), end=\"\")'"
 )
+
+
+class HorizonChanges(NamedTuple):
+    # Horizon reloads for these...
+    reload: list
+    # ...and NGINX for a static build: its open_file_cache would go on serving a replaced file
+    # that keeps its name (a logo, an image, a library) from the old inode for up to a minute.
+    static: list
 
 
 def optional_file(name: str, local: str | None, path: str):
@@ -109,6 +132,27 @@ def customization_module(local: str | None):
     )
 
 
+def report_upgrade_check() -> None:
+    """``manage.py upgrade_check``'s table in pyinfra's output: a warning unless every check passed."""
+    _, output = host.run_shell_command(UPGRADE_CHECK)
+    *table, status = output.stdout_lines or ["exit ?"]
+    outcome = UPGRADE_CHECK_OUTCOMES.get(status, f"did not run ({status})")
+    report = logger.info if status == "exit 0" else logger.warning
+    report(f"{host.name}: Horizon's upgrade checks (manage.py upgrade_check): {outcome}\n" + "\n".join(table))
+
+
+def upgrade_checked(packages: Sequence):
+    """Horizon's upgrade checks, after its packages were upgraded outside a run or by this one."""
+    upgraded = bool(host.get_fact(Command, UPGRADED))
+    deployed_before = bool(host.get_fact(Command, DEPLOYED_BEFORE))
+    packages_changed = any_changed(*packages)
+    return python.call(
+        name="Horizon's upgrade checks (manage.py upgrade_check)",
+        function=report_upgrade_check,
+        _if=lambda: upgraded or (deployed_before and packages_changed()),
+    )
+
+
 def warn_if_keystone_is_silent(config: HorizonConfig) -> None:
     """A Keystone that does not answer from the host is worth a warning, not a failure: the
     dashboard may well be deployed before the cloud behind it."""
@@ -125,12 +169,12 @@ def warn_if_keystone_is_silent(config: HorizonConfig) -> None:
 
 
 @deploy("Horizon settings and static files")
-def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
+def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence) -> HorizonChanges:
     """
     The secret key, ``local_settings.py`` and the settings drop-in, every drop-in readable by
-    Horizon only; then ``collectstatic``, ``compress`` and the gzip twins when anything they
-    depend on changed (``packages``, the settings) or their last build is stale or unfinished.
-    Returns the operations whose change needs Horizon reloaded.
+    Horizon only; then ``collectstatic``, the branding, ``compress`` and the gzip twins when
+    anything they depend on changed (``packages``, the settings, ``look``: themes and branding)
+    or their last build is stale or unfinished.
     """
     warn_if_keystone_is_silent(config)
     secret = secret_file(
@@ -158,6 +202,7 @@ def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
             api_ca_certificate=API_CA_CERTIFICATE if config.api_ca_certificate else None,
             customization_dir=CUSTOMIZATION_DIR if config.customization_module else None,
             customization_module=CUSTOMIZATION_MODULE,
+            themes_dir=THEMES_DIR,
         )
         for source, path in (
             ("local_settings.py.j2", f"{SETTINGS_DIR}/local_settings.py"),
@@ -184,15 +229,17 @@ def configure_horizon(config: HorizonConfig, packages: Sequence) -> list:
         manage_py=MANAGE_PY,
     )
     stale = bool(host.get_fact(Command, STATIC_STALE))
-    inputs_changed = any_changed(*settings, *packages, compress)
+    inputs_changed = any_changed(*settings, *packages, *look, compress)
     static = server.shell(
         name="Collect, compress and precompress static files",
         commands=[
             f"python3 {MANAGE_PY} collectstatic --noinput --clear --verbosity 0",
+            APPLY_BRANDING,
             f"{COMPRESS} --force --verbosity 0",
             PRECOMPRESS,
             f"mkdir -p {STAMPS} && touch {STATIC_BUILT}",
         ],
         _if=lambda: stale or inputs_changed(),
     )
-    return [secret, *settings, customization, api_ca, static]
+    upgrade_checked(packages)
+    return HorizonChanges(reload=[secret, *settings, customization, api_ca, static], static=[static])

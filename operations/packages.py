@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Directory
 from pyinfra.facts.server import Command
 from pyinfra.operations import apt, server
 from pyinfra.operations.util import any_changed
 
 from .config import HorizonConfig
-from .platforms import BASE_PACKAGES, UWSGI_PACKAGES
+from .platforms import BASE_PACKAGES, DASHBOARD_PLUGINS, LOCAL_ENABLED_DIR, UWSGI_PACKAGES
 
 
 def install(name: str, packages: Sequence[str], sources: Sequence = ()) -> list:
@@ -69,10 +70,27 @@ def leave_static_build_to_deploy(config: HorizonConfig) -> None:
 
 @deploy("Packages")
 def install_packages(config: HorizonConfig, sources: Sequence = ()) -> list:
-    """nginx, memcached, openstack-dashboard and its memcached client, and what uWSGI needs."""
+    """nginx, memcached, openstack-dashboard and its memcached client, what uWSGI needs and the
+    dashboard plugins asked for; the plugins not asked for purged. Returns the operations that
+    change installed packages."""
     leave_static_build_to_deploy(config)
-    return install(
-        "Install NGINX, memcached, Horizon and uWSGI's requirements",
-        BASE_PACKAGES + UWSGI_PACKAGES[config.uwsgi_source],
+    installed = install(
+        "Install NGINX, memcached, Horizon, uWSGI's requirements and the plugins",
+        BASE_PACKAGES + UWSGI_PACKAGES[config.uwsgi_source] + config.plugins,
         sources,
     )
+    unwanted = [package for package in DASHBOARD_PLUGINS.values() if package not in config.plugins]
+    purged = apt.packages(
+        name="Purge the dashboard plugins not asked for",
+        packages=unwanted,
+        present=False,
+        purge=True,
+    )
+    # Checked before the purge, which may remove it after (see LOCAL_ENABLED_DIR).
+    missing = host.get_fact(Directory, path=LOCAL_ENABLED_DIR) is None
+    server.shell(
+        name=f"{LOCAL_ENABLED_DIR}, which Horizon imports",
+        commands=[f"install -d -o root -g root -m 0755 {LOCAL_ENABLED_DIR}"],
+        _if=lambda: missing or purged.did_change(),
+    )
+    return [*installed, purged]

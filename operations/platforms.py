@@ -65,6 +65,9 @@ PLATFORMS: dict[tuple[str, str], Platform] = {
 SETTINGS_DIR = "/etc/openstack-dashboard"
 SETTINGS_DROPIN_DIR = f"{SETTINGS_DIR}/local_settings.d"
 STATIC_ROOT = "/var/lib/openstack-dashboard/static"
+# Plugins' panel registrations. Horizon's settings import it, yet no package owns it: a plugin
+# package that ships it takes it along when purged, and Horizon no longer starts.
+LOCAL_ENABLED_DIR = "/usr/lib/python3/dist-packages/openstack_dashboard/local/enabled"
 # The package creates this system user and group; uWSGI runs as it.
 HORIZON_USER = "horizon"
 # NGINX's workers run as this user on Debian and Ubuntu; only it may connect to the socket.
@@ -93,4 +96,25 @@ UWSGI_PACKAGES = {
     "pip": ("gcc", "libc6-dev", "python3-dev", "python3-venv"),
     # uwsgi-core is the bare server: the `uwsgi` package would add Debian's own service.
     "distro": ("uwsgi-core", "uwsgi-plugin-python3"),
+}
+# Horizon's plugins as Debian and Ubuntu package them (`horizon_plugins`), by the name of the
+# service they give a dashboard to. Each package registers its panels in Horizon's
+# local/enabled/ and may add a settings drop-in (a conffile, hence purged on removal).
+DASHBOARD_PLUGINS = {
+    "blazar": "python3-blazar-dashboard",
+    "cloudkitty": "python3-cloudkitty-dashboard",
+    "designate": "python3-designate-dashboard",
+    "heat": "python3-heat-dashboard",
+    "ironic": "python3-ironic-ui",
+    "magnum": "python3-magnum-ui",
+    "manila": "python3-manila-ui",
+    "masakari": "python3-masakari-dashboard",
+    "mistral": "python3-mistral-dashboard",
+    "neutron-vpnaas": "python3-neutron-vpnaas-dashboard",
+    "octavia": "python3-octavia-dashboard",
+    "senlin": "python3-senlin-dashboard",
+    "trove": "python3-trove-dashboard",
+    "vitrage": "python3-vitrage-dashboard",
+    "watcher": "python3-watcher-dashboard",
+    "zaqar": "python3-zaqar-ui",
 }

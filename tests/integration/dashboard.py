@@ -28,14 +28,20 @@ class DashboardUser:
         """``path`` relative to the dashboard, or a whole URL (another node of the same dashboard)."""
         return self.http.get(urljoin(self.url, path), timeout=60, verify=self.certificate, **kwargs)
 
-    def login(self, username: str, password: str, **choices: str) -> requests.Response:
-        """Log in through the form; ``choices`` for its other fields (``region``, ``domain``)."""
+    def login(self, username: str, password: str, follow: bool = True, **choices: str) -> requests.Response:
+        """Log in through the form; ``choices`` for its other fields (``region``, ``domain``,
+        ``auth_type``); with ``follow`` false, the form's own answer, not where it redirects to."""
         form_page = self.get(LOGIN)
         form_page.raise_for_status()
         fields = hidden_fields(form_page.text)
         fields.update(username=username, password=password, **choices)
         return self.http.post(
-            urljoin(self.url, LOGIN), data=fields, headers={"Referer": form_page.url}, timeout=60, verify=self.certificate
+            urljoin(self.url, LOGIN),
+            data=fields,
+            headers={"Referer": form_page.url},
+            timeout=60,
+            verify=self.certificate,
+            allow_redirects=follow,
         )
 
     def logout(self) -> requests.Response:
@@ -64,6 +70,20 @@ def current_region(page: str) -> str:
 def static_asset(login_page: str) -> str:
     """The first stylesheet the login page links to."""
     return re.search(r'href="([^"]+\.css)"', login_page).group(1)
+
+
+def stylesheets(page: str) -> list[str]:
+    return re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+
+
+def image_source(page: str, asset: str) -> str:
+    """Where the page takes an image of its theme from: the logos (``img``), the icon (``link``)."""
+    return re.search(rf'(?:src|href)="?([^" >]*/{re.escape(asset)})', page).group(1)
+
+
+def theme_choices(page: str) -> list[str]:
+    """The themes the user menu offers."""
+    return re.findall(r'<a data-theme="([^"]+)"', page)
 
 
 def title(page: str) -> str:

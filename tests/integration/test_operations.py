@@ -1,16 +1,30 @@
 """What operators set beside the dashboard itself: the health check load balancers probe, log
-rotation and level, policy overrides, regions, domains and branding."""
+rotation and level, policy overrides, regions, domains, branding and themes."""
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import tarfile
 import time
 
 import pytest
 
+from lab import targets
 from lab.identity import ADMIN
 from tests.integration.conftest import describe
-from tests.integration.dashboard import LOGIN, PROJECTS, current_region, select_options, title
+from tests.integration.dashboard import (
+    LOGIN,
+    PROJECTS,
+    current_region,
+    image_source,
+    project_panel_groups,
+    select_options,
+    stylesheets,
+    theme_choices,
+    title,
+)
 
 IDENTITY_OVERRIDES = "/etc/openstack-dashboard/policy-overrides/identity/horizon-deploy.yaml"
 ROLES_PANEL = 'href="/identity/roles/"'
@@ -24,6 +38,46 @@ import horizon
 identity = horizon.get_dashboard("identity")
 identity.unregister(identity.get_panel("roles").__class__)
 """
+SSO_KEYSTONE = "https://keystone.example.com:5000/v3"
+STATIC_BUILT = "/var/lib/horizon-deploy/static-files"
+HEAT_DROPIN = "/etc/openstack-dashboard/local_settings.d/_1699_orchestration_settings.py"
+THEME = "/usr/local/share/openstack-dashboard/themes/acme"
+# A rule only the operator's theme has, in the stylesheet Horizon compiles from it.
+THEME_MARKER = ".acme-test-marker"
+# Over 1 KiB, so that the static build gives it a gzip twin NGINX prefers.
+LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><!-- test logo %s --></svg>\n' % ("x" * 2000)
+FAVICON = b"\x00\x00\x01\x00\x01\x00" + bytes(range(64))
+
+
+def theme_archive(directory) -> str:
+    """A theme as operators get one: a tarball with one top-level directory, built on Horizon's default."""
+    static = directory / "acme" / "static"
+    static.mkdir(parents=True)
+    (static / "_variables.scss").write_text('@import "/themes/default/variables";\n')
+    (static / "_styles.scss").write_text(f'@import "/themes/default/styles";\n{THEME_MARKER} {{ color: #123456; }}\n')
+    archive = directory / "acme.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(directory / "acme", arcname="acme")
+    return str(archive)
+
+
+def readme_fleet_commands() -> list[list[str]]:
+    """The README's ad hoc commands for the fleet, as written there."""
+    readme = (targets.ROOT / "README.md").read_text()
+    return [shlex.split(line)[1:] for line in re.findall(r"^pyinfra inventory\.py --limit horizon .*$", readme, re.M)]
+
+
+def service_states(target, ran) -> list[str]:
+    """What the status command printed for the host, one state per service."""
+    return re.findall(rf"^\[@docker/{re.escape(target.name)}\] (active|inactive|failed)$", ran.stdout + ran.stderr, re.M)
+
+
+def horizon_master(target) -> str:
+    return target.host.check_output("systemctl show --property MainPID --value horizon")
+
+
+def compiled_css(target, page: str) -> str:
+    return "".join(target.user().get(link).text for link in stylesheets(page))
 
 
 @pytest.fixture
@@ -91,11 +145,16 @@ def test_policy_overrides_and_log_level_apply_and_removing_an_override_removes_i
     back_to_the_defaults_without(target, ready_keystone, IDENTITY_OVERRIDES)
 
 
-def test_regions_domains_and_branding_reach_the_login_page_and_a_login_through_the_second_region(target, ready_keystone):
+def test_login_page_offers_regions_domains_sso_branding_and_theme_and_a_login_goes_through_the_second_region(
+    target, ready_keystone, tmp_path
+):
     # Two regions, both the lab's Keystone: once by name, once by address.
     address = target.host.check_output(f"getent hosts {target.keystone.name}").split()[0]
     by_address = ready_keystone.url.replace(target.keystone.name, address)
     regions = json.dumps({"Lab": ready_keystone.url, "Lab by address": by_address})
+    (tmp_path / "logo.svg").write_text(LOGO)
+    (tmp_path / "favicon.ico").write_bytes(FAVICON)
+    horizons_splash = target.user().get(image_source(target.user().get(LOGIN).text, "img/logo-splash.svg")).content
     run = target.deploy(
         f"horizon_keystone_regions={regions}",
         "horizon_keystone_multidomain=true",
@@ -103,17 +162,39 @@ def test_regions_domains_and_branding_reach_the_login_page_and_a_login_through_t
         "horizon_site_branding=Example Cloud",
         "horizon_help_url=https://help.example.com/",
         f"horizon_api_ca_certificate={target.trusted_certificate()}",
+        f'horizon_themes={{"acme": {{"label": "ACME", "source": "{theme_archive(tmp_path)}"}}}}',
+        "horizon_default_theme=acme",
+        "horizon_selectable_themes=acme,default",
+        f"horizon_logo_splash={tmp_path / 'logo.svg'}",
+        f"horizon_favicon={tmp_path / 'favicon.ico'}",
+        'horizon_websso_choices={"credentials": "Keystone Credentials", "acme": "ACME"}',
+        'horizon_websso_idp_mapping={"acme": ["acme-idp", "saml2"]}',
+        f"horizon_websso_keystone_url={SSO_KEYSTONE}",
     )
     assert run.returncode == 0, describe(run)
     login_page = target.user().get(LOGIN).text
     assert title(login_page) == "Login - Example Cloud"
+    # The operator's theme is the default one, logo and icon theirs (fetched gzip-encoded, as
+    # browsers do: the twin was built from the new file).
+    assert THEME_MARKER in compiled_css(target, login_page)
+    assert target.user().get(image_source(login_page, "img/logo-splash.svg")).text == LOGO
+    assert target.user().get(image_source(login_page, "img/favicon.ico")).content == FAVICON
     # Offered in the order given, by position.
     assert select_options(login_page, "region") == {"0": "Lab", "1": "Lab by address"}
     assert select_options(login_page, "domain") == {"Default": "Default"}
-    page = target.user().login(ADMIN, ready_keystone.admin_password, region="1", domain="Default")
+    assert select_options(login_page, "auth_type") == {"credentials": "Keystone Credentials", "acme": "ACME"}
+    # Choosing the identity provider sends the browser to Keystone, which sends it back here.
+    sso = target.user().login("", "", follow=False, auth_type="acme")
+    assert sso.status_code == 302
+    assert sso.headers["Location"] == (
+        f"{SSO_KEYSTONE}/auth/OS-FEDERATION/identity_providers/acme-idp/protocols/saml2/websso"
+        f"?origin=https://localhost:{target.tls_port}/auth/websso/"
+    )
+    page = target.user().login(ADMIN, ready_keystone.admin_password, region="1", domain="Default", auth_type="credentials")
     assert title(page.text) == "Projects - Example Cloud"
     assert current_region(page.text) == "Lab by address"
     assert 'href="https://help.example.com"' in page.text, "the user menu's Help entry"
+    assert theme_choices(page.text) == ["acme", "default"], "in the order given"
     # Keystone here speaks plain HTTP: the CA is proven placed and named, not used.
     ca = target.host.file(API_CA)
     assert (ca.user, ca.mode) == ("root", 0o644)
@@ -123,8 +204,11 @@ def test_regions_domains_and_branding_reach_the_login_page_and_a_login_through_t
     assert back.returncode == 0, describe(back)
     login_page = target.user().get(LOGIN).text
     assert title(login_page) == "Login - OpenStack Dashboard"
-    assert select_options(login_page, "region") == {} and select_options(login_page, "domain") == {}
+    assert all(select_options(login_page, name) == {} for name in ("region", "domain", "auth_type"))
     assert not target.host.file(API_CA).exists
+    assert not target.host.file(THEME).exists
+    assert THEME_MARKER not in compiled_css(target, login_page)
+    assert target.user().get(image_source(login_page, "img/logo-splash.svg")).content == horizons_splash
     again = target.deploy()
     assert again.returncode == 0 and again.changed == 0, describe(again)
 
@@ -158,3 +242,74 @@ def test_operators_settings_and_customisation_apply_and_a_typo_fails_the_run_wit
     assert title(page.text) == PROJECTS and ROLES_PANEL not in page.text
 
     back_to_the_defaults_without(target, ready_keystone, CUSTOMIZATION)
+
+
+def test_the_readmes_fleet_commands_report_status_reload_and_restart_one_host_at_a_time(target):
+    status, reload, restart = readme_fleet_commands()
+    ran = targets.ad_hoc(target.name, *status)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert service_states(target, ran) == ["active", "active", "active"]
+    target.host.run_test("systemctl stop memcached")
+    try:
+        assert service_states(target, targets.ad_hoc(target.name, *status)) == ["active", "active", "inactive"]
+    finally:
+        target.host.run_test("systemctl start memcached")
+
+    # A reload keeps uWSGI's master (its workers are replaced); a restart starts a new one.
+    master = horizon_master(target)
+    ran = targets.ad_hoc(target.name, *reload)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert horizon_master(target) == master
+    assert target.wait_for("/healthz").status == 200
+    ran = targets.ad_hoc(target.name, *restart)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert horizon_master(target) != master
+    assert target.wait_for("/healthz").status == 200
+
+
+def test_a_package_upgrade_outside_a_run_is_noticed_checked_rebuilt_and_restarted(target):
+    # The host's own openstack-dashboard, as apt fetched it, under a newer version: dpkg upgrades
+    # it for real (its maintainer scripts run, its file list is rewritten), as `apt upgrade` would.
+    version = target.host.check_output("dpkg-query -W -f '${Version}' openstack-dashboard")
+    newer = f"{version}+upgradetest1"
+    target.host.run_test(
+        "set -e; rm -rf /tmp/upgrade && mkdir /tmp/upgrade && cd /tmp/upgrade && "
+        "apt-get download -q openstack-dashboard >/dev/null && dpkg-deb -R openstack-dashboard_*.deb package && "
+        f"sed -i 's/^Version: .*/Version: {newer}/' package/DEBIAN/control && dpkg-deb -b package newer.deb >/dev/null && "
+        "DEBIAN_FRONTEND=noninteractive dpkg -i newer.deb >/dev/null"
+    )
+    assert target.host.package("openstack-dashboard").version == newer
+    master = horizon_master(target)
+    built = target.host.file(STATIC_BUILT).mtime
+
+    run = target.deploy()
+    assert run.returncode == 0, describe(run)
+    # Its table, in pyinfra's output. Warnings here: Horizon's list of the settings it knows
+    # predates the installed Django's (DEFAULT_AUTO_FIELD, SECURE_REFERRER_POLICY...).
+    assert re.search(r"Horizon's upgrade checks \(manage\.py upgrade_check\): (all passed|warnings)", run.stderr), describe(run)
+    assert "| Check: Deprecated Settings" in run.stderr and "| Result: Success" in run.stderr
+    assert target.host.file(STATIC_BUILT).mtime > built, "static files rebuilt"
+    assert horizon_master(target) != master, "Horizon restarted"
+    assert target.wait_for(f"/{LOGIN}").status == 200
+    again = target.deploy()
+    assert again.returncode == 0 and again.changed == 0, describe(again)
+
+
+def test_a_plugin_adds_its_panels_where_its_service_is_in_the_catalog_and_leaves_nothing_when_dropped(
+    target, ready_keystone
+):
+    ready_keystone.set_services(["orchestration"])
+    try:
+        run = target.deploy("horizon_plugins=heat")
+        assert run.returncode == 0, describe(run)
+        page = target.user().login(ADMIN, ready_keystone.admin_password)
+        assert "orchestration" in project_panel_groups(page.text), "Project → Orchestration in the navigation"
+        dropin = target.host.file(HEAT_DROPIN)
+        assert (dropin.user, dropin.group, dropin.mode) == ("root", "horizon", 0o640)
+
+        back_to_the_defaults_without(target, ready_keystone, HEAT_DROPIN)
+        assert not target.host.package("python3-heat-dashboard").is_installed
+        page = target.user().login(ADMIN, ready_keystone.admin_password)
+        assert "orchestration" not in project_panel_groups(page.text)
+    finally:
+        ready_keystone.set_services([])

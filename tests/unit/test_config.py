@@ -1,6 +1,7 @@
 """Host data is coerced from the command line's strings and refused, key by key, when wrong."""
 
 import json
+import tarfile
 from dataclasses import replace
 
 import pytest
@@ -256,3 +257,79 @@ def test_a_host_short_of_disk_space_is_refused_naming_the_path():
     with pytest.raises(ConfigError) as error:
         resolve({}, HostFacts(**{**short.__dict__, "packages_missing": False}))
     assert "/usr" not in str(error.value)
+
+
+def make_theme(root, layout: str = "static/") -> None:
+    for name in ("_variables.scss", "_styles.scss"):
+        path = root / layout / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+
+
+@pytest.mark.parametrize("layout", ["", "static/", "acme-1.0/", "acme-1.0/static/"])
+def test_a_theme_is_found_at_the_top_in_static_or_in_one_top_level_directory_of_a_directory_or_archive(tmp_path, layout):
+    make_theme(tmp_path / "theme", layout)
+    with tarfile.open(tmp_path / "theme.tar.gz", "w:gz") as archive:
+        archive.add(tmp_path / "theme", arcname=".")
+    for source in (tmp_path / "theme", tmp_path / "theme.tar.gz"):
+        config = resolve({"horizon_themes": json.dumps({"acme": str(source)}), "horizon_default_theme": "acme"}, DEBIAN)
+        (theme,) = config.themes
+        assert (theme.name, theme.label, theme.root) == ("acme", "acme", layout.removesuffix("static/"))
+        assert config.default_theme == "acme"
+
+
+@pytest.mark.parametrize(
+    "themes, expected",
+    [
+        ({"acme": "/nonexistent"}, "is not readable as a directory or tar archive"),
+        ({"Acme!": "THEME"}, "a theme name of lower-case letters"),
+        ({"material": "THEME"}, "names other than Horizon's own themes (material is one)"),
+        ({"acme": {"label": "ACME"}}, 'or to {"label": ..., "source": ...}'),
+        ({"acme": "EMPTY"}, "a theme's _variables.scss and _styles.scss in"),
+    ],
+)
+def test_a_theme_that_cannot_be_used_is_refused_naming_it(tmp_path, themes, expected):
+    make_theme(tmp_path / "theme")
+    (tmp_path / "empty").mkdir()
+    text = json.dumps(themes).replace("THEME", str(tmp_path / "theme")).replace("EMPTY", str(tmp_path / "empty"))
+    with pytest.raises(ConfigError) as error:
+        resolve({"horizon_themes": text}, DEBIAN)
+    assert "horizon_themes = " in str(error.value) and expected in str(error.value)
+
+
+def test_the_default_theme_must_be_one_offered_and_offered_themes_must_exist():
+    with pytest.raises(ConfigError, match="horizon_default_theme = 'acme': expected one of the themes offered"):
+        resolve({"horizon_default_theme": "acme"}, DEBIAN)
+    with pytest.raises(ConfigError, match="horizon_selectable_themes names acme, which is neither Horizon's"):
+        resolve({"horizon_selectable_themes": "default,acme"}, DEBIAN)
+    with pytest.raises(ConfigError, match="horizon_default_theme = 'material': expected one of the themes offered \\(default\\)"):
+        resolve({"horizon_selectable_themes": "default", "horizon_default_theme": "material"}, DEBIAN)
+
+
+def test_logos_must_be_svg_and_the_icon_ico_or_png(tmp_path):
+    png = tmp_path / "logo.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(ConfigError, match=f"horizon_logo = '{png}': expected a readable local SVG file"):
+        resolve({"horizon_logo": str(png)}, DEBIAN)
+    svg = tmp_path / "logo.svg"
+    svg.write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>')
+    config = resolve({"horizon_logo": str(svg), "horizon_favicon": str(png)}, DEBIAN)
+    assert (config.logo, config.favicon) == (str(svg), str(png))
+    with pytest.raises(ConfigError, match="horizon_favicon = .*: expected a readable local ICO or PNG file"):
+        resolve({"horizon_favicon": str(svg)}, DEBIAN)
+
+
+def test_websso_mapping_and_initial_choice_must_name_offered_choices():
+    with pytest.raises(ConfigError) as error:
+        resolve({"horizon_websso_choices": {"oidc": "OpenID Connect"}, "horizon_websso_idp_mapping": {"acme": ["idp", "saml2"]}}, DEBIAN)
+    assert "horizon_websso_idp_mapping maps acme, which horizon_websso_choices does not offer" in str(error.value)
+    assert "horizon_websso_initial_choice = 'credentials': expected one of horizon_websso_choices (oidc)" in str(error.value)
+    with pytest.raises(ConfigError, match=r"horizon_websso_idp_mapping = .*: expected a mapping of login choices to \[identity provider, protocol\]"):
+        resolve({"horizon_websso_idp_mapping": '{"acme": "idp"}'}, DEBIAN)
+
+
+def test_plugins_are_named_by_service_and_become_the_distributions_packages():
+    config = resolve({"horizon_plugins": "heat,octavia"}, DEBIAN)
+    assert config.plugins == ("python3-heat-dashboard", "python3-octavia-dashboard")
+    with pytest.raises(ConfigError, match="horizon_plugins = 'heat,nova': expected plugins among blazar, .*, not nova"):
+        resolve({"horizon_plugins": "heat,nova"}, DEBIAN)

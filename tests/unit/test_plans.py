@@ -55,6 +55,14 @@ def test_apache_is_masked_before_any_package_can_start_it(platform):
     assert mask < install
 
 
+@pytest.mark.parametrize("platform", ["debian:13", "ubuntu:24.04"])
+def test_plugins_are_installed_with_horizon_and_none_is_purged_on_a_fresh_host(platform):
+    result = plan(platform, horizon_plugins="heat,octavia")
+    install = next(command for command in result.commands if "install" in command and "openstack-dashboard" in command)
+    assert install.endswith("python3-heat-dashboard python3-octavia-dashboard")
+    assert not result.ran("purge")
+
+
 def test_node_less_is_not_installed():
     assert not plan("debian:12").ran("node-less")
 

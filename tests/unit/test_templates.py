@@ -7,6 +7,7 @@ import pytest
 from operations import render as render_template
 from operations.config import HEALTH_CHECK, POLICY_SERVICES, HostFacts, resolve
 from operations.horizon import API_CA_CERTIFICATE, CUSTOMIZATION_DIR, CUSTOMIZATION_MODULE, SECRET_KEY_FILE
+from operations.look import THEMES_DIR
 from operations.policy import POLICY_OVERRIDES_DIR
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2)
@@ -33,6 +34,7 @@ def render(name, facts=DEBIAN, **data):
         api_ca_certificate=API_CA_CERTIFICATE if data.get("horizon_api_ca_certificate") else None,
         customization_dir=CUSTOMIZATION_DIR if data.get("horizon_customization_module") else None,
         customization_module=CUSTOMIZATION_MODULE,
+        themes_dir=THEMES_DIR,
     )
 
 
@@ -105,6 +107,7 @@ def settings_dropin(**data) -> dict:
         "MIDDLEWARE": ("django.middleware.common.CommonMiddleware", "horizon.middleware.SimultaneousSessionsMiddleware"),
         "POLICY_DIRS": {"compute": ["nova_policy.d"]},
         "SIMULTANEOUS_SESSIONS": "allow",
+        "AVAILABLE_THEMES": [("default", "Default", "themes/default"), ("material", "Material", "themes/material")],
         "_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")}),
         "_cache_sessions": type("C", (), {"SessionStore": object, "CreateError": KeyError, "UpdateError": LookupError}),
         "_PyMemcacheCache": object,
@@ -179,6 +182,37 @@ def test_settings_dropin_offers_the_operators_regions_domains_and_branding(tmp_p
     assert namespace["OPENSTACK_SSL_CACERT"] == API_CA_CERTIFICATE
     assert namespace["SITE_BRANDING"] == "Example Cloud"
     assert namespace["HORIZON_CONFIG"]["help_url"] == "https://help.example.com"
+
+
+def test_websso_offers_the_choices_and_checks_tokens_with_the_configured_keystone_only():
+    namespace = settings_dropin(
+        horizon_websso_choices='{"credentials": "Keystone Credentials", "oidc": "OpenID Connect", "acme": "ACME"}',
+        horizon_websso_idp_mapping={"acme": ["acme-idp", "saml2"]},
+        horizon_websso_keystone_url="https://keystone.example.com:5000/v3",
+    )
+    assert namespace["WEBSSO_ENABLED"] is True
+    assert namespace["WEBSSO_CHOICES"] == [("credentials", "Keystone Credentials"), ("oidc", "OpenID Connect"), ("acme", "ACME")]
+    assert namespace["WEBSSO_IDP_MAPPING"] == {"acme": ("acme-idp", "saml2")}
+    assert namespace["WEBSSO_INITIAL_CHOICE"] == "credentials"
+    assert namespace["WEBSSO_KEYSTONE_URL"] == "https://keystone.example.com:5000/v3"
+    assert namespace["WEBSSO_USE_HTTP_REFERER"] is False
+    assert "WEBSSO_ENABLED" not in settings_dropin()
+
+
+def test_operators_themes_follow_horizons_own_and_the_user_menu_offers_those_chosen(tmp_path):
+    for name in ("_variables.scss", "_styles.scss"):
+        (tmp_path / name).write_text("")
+    namespace = settings_dropin(
+        horizon_themes={"acme": {"label": "ACME", "source": str(tmp_path)}},
+        horizon_default_theme="acme",
+        horizon_selectable_themes="acme,default",
+    )
+    acme = ("acme", "ACME", "/usr/local/share/openstack-dashboard/themes/acme")
+    assert [tuple(theme) for theme in namespace["AVAILABLE_THEMES"]] == [
+        ("default", "Default", "themes/default"), ("material", "Material", "themes/material"), acme
+    ]
+    assert [tuple(theme) for theme in namespace["SELECTABLE_THEMES"]] == [acme, ("default", "Default", "themes/default")]
+    assert namespace["DEFAULT_THEME"] == "acme"
 
 
 def test_operators_settings_come_last_and_their_customisation_module_is_importable(tmp_path):

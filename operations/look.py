@@ -1,0 +1,86 @@
+"""The operator's themes, logo and favicon, which Horizon's static files are then built from."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.files import FindDirectories
+from pyinfra.operations import files
+
+from . import public_file
+from .config import HorizonConfig, Theme
+from .platforms import STATIC_ROOT
+
+# Beside the packages' own data, out of their way: apt never touches /usr/local.
+THEMES_DIR = "/usr/local/share/openstack-dashboard/themes"
+BRANDING_DIR = "/usr/local/share/openstack-dashboard/branding"
+# The names Horizon's templates ask for (`themable_asset`). Horizon's own themes have none of
+# their own, so they show the dashboard's, which the static build replaces with these.
+BRANDING_FILES = {"logo": "logo.svg", "logo_splash": "logo-splash.svg", "favicon": "favicon.ico"}
+# A step of the static build, after collectstatic.
+APPLY_BRANDING = (
+    f"[ ! -d {BRANDING_DIR} ] || find {BRANDING_DIR} -maxdepth 1 -type f -exec cp -f -t {STATIC_ROOT}/dashboard/img {{}} +"
+)
+
+
+@functools.cache
+def extracted(archive: str) -> str:
+    """A theme archive unpacked on the machine running pyinfra, once per run. The ``data``
+    filter refuses absolute paths, links out of the archive and device files."""
+    directory = tempfile.mkdtemp(prefix="horizon-theme-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(directory, filter="data")
+    return directory
+
+
+def theme_directory(theme: Theme) -> str:
+    return str(Path(extracted(theme.source) if theme.is_archive else theme.source, theme.root))
+
+
+def installed_theme(theme: Theme):
+    return files.sync(
+        name=f"Theme {theme.name}",
+        src=theme_directory(theme),
+        dest=f"{THEMES_DIR}/{theme.name}",
+        user="root",
+        group="root",
+        mode="0644",
+        dir_mode="0755",
+        delete=True,
+    )
+
+
+def removed_themes(config: HorizonConfig) -> list:
+    wanted = {f"{THEMES_DIR}/{theme.name}" for theme in config.themes}
+    present = set(host.get_fact(FindDirectories, path=THEMES_DIR, maxdepth=1)) - {THEMES_DIR}
+    dropped = sorted(present - wanted)
+    if not dropped:
+        host.noop("no theme to remove")
+    return [files.directory(name=f"Theme {path}: removed", path=path, present=False) for path in dropped]
+
+
+def branding_file(key: str, local: str | None):
+    path = f"{BRANDING_DIR}/{BRANDING_FILES[key]}"
+    if local:
+        return public_file(f"Branding {BRANDING_FILES[key]}", local, path)
+    return files.file(name=f"Branding {BRANDING_FILES[key]}: Horizon's", path=path, present=False)
+
+
+@deploy("Themes and branding")
+def install_look(config: HorizonConfig) -> list:
+    """
+    ``horizon_themes`` under ``THEMES_DIR``, one directory each (a theme no longer listed is
+    removed), and the logos and favicon under ``BRANDING_DIR``. Returns the operations whose
+    change needs the static files rebuilt (see ``horizon.configure_horizon``).
+    """
+    themes = [installed_theme(theme) for theme in config.themes]
+    branding = [branding_file(key, getattr(config, key)) for key in BRANDING_FILES]
+    return [*themes, *removed_themes(config), *branding]
