@@ -66,14 +66,16 @@ STATIC_BUILT = f"{STAMPS}/static-files"
 PACKAGES_NEWER_THAN_STATIC = (
     f"find {' '.join(DASHBOARD_PACKAGE_LISTS)} /var/lib/dpkg/info/python3-xstatic*.list -newer {STATIC_BUILT} 2>/dev/null"
 )
-STATIC_STALE = (
+STATIC_CURRENT = (
     f"[ -e {COMPRESS_MANIFEST} ] && [ {STATIC_BUILT} -nt {COMPRESS_MANIFEST} ] && "
-    f"[ -z \"$({PACKAGES_NEWER_THAN_STATIC}; find {THEMES_DIR} {BRANDING_DIR} -newer {STATIC_BUILT} 2>/dev/null)\" ] "
-    "|| echo stale"
+    f"[ -z \"$({PACKAGES_NEWER_THAN_STATIC}; find {THEMES_DIR} {BRANDING_DIR} -newer {STATIC_BUILT} 2>/dev/null)\" ]"
 )
-# Horizon's packages changed since a complete static build: upgraded (on a fresh host, nothing).
-UPGRADED = f"[ ! -e {STATIC_BUILT} ] || {PACKAGES_NEWER_THAN_STATIC}"
-DEPLOYED_BEFORE = f"[ ! -e {STATIC_BUILT} ] || echo yes"
+# The static build as this run finds it, one word a line: `built` once a build completed,
+# `upgraded` when Horizon's packages changed since, `stale` when it must be built again.
+STATIC_STATE = (
+    f"[ ! -e {STATIC_BUILT} ] || echo built; [ -z \"$({PACKAGES_NEWER_THAN_STATIC})\" ] || echo upgraded; "
+    f"{STATIC_CURRENT} || echo stale"
+)
 # Horizon's own checks of its settings against the installed release (oslo.upgradecheck): it
 # exits 0 when all pass, 1 with warnings, 2 with failures.
 UPGRADE_CHECK = (
@@ -141,15 +143,13 @@ def report_upgrade_check() -> None:
     report(f"{host.name}: Horizon's upgrade checks (manage.py upgrade_check): {outcome}\n" + "\n".join(table))
 
 
-def upgrade_checked(packages: Sequence):
+def upgrade_checked(packages: Sequence, static_state: set[str]):
     """Horizon's upgrade checks, after its packages were upgraded outside a run or by this one."""
-    upgraded = bool(host.get_fact(Command, UPGRADED))
-    deployed_before = bool(host.get_fact(Command, DEPLOYED_BEFORE))
     packages_changed = any_changed(*packages)
     return python.call(
         name="Horizon's upgrade checks (manage.py upgrade_check)",
         function=report_upgrade_check,
-        _if=lambda: upgraded or (deployed_before and packages_changed()),
+        _if=lambda: "upgraded" in static_state or ("built" in static_state and packages_changed()),
     )
 
 
@@ -228,7 +228,7 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
         dashboard_dir=DASHBOARD_DIR,
         manage_py=MANAGE_PY,
     )
-    stale = bool(host.get_fact(Command, STATIC_STALE))
+    static_state = set((host.get_fact(Command, STATIC_STATE) or "").split())
     inputs_changed = any_changed(*settings, *packages, *look, compress)
     static = server.shell(
         name="Collect, compress and precompress static files",
@@ -239,7 +239,7 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
             PRECOMPRESS,
             f"mkdir -p {STAMPS} && touch {STATIC_BUILT}",
         ],
-        _if=lambda: stale or inputs_changed(),
+        _if=lambda: "stale" in static_state or inputs_changed(),
     )
-    upgrade_checked(packages)
+    upgrade_checked(packages, static_state)
     return HorizonChanges(reload=[secret, *settings, customization, api_ca, static], static=[static])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.files import FindDirectories
+from pyinfra.facts.files import Directory, FindDirectories
 from pyinfra.operations import files
 
 from . import public_file
@@ -82,5 +82,13 @@ def install_look(config: HorizonConfig) -> list:
     change needs the static files rebuilt (see ``horizon.configure_horizon``).
     """
     themes = [installed_theme(theme) for theme in config.themes]
-    branding = [branding_file(key, getattr(config, key)) for key in BRANDING_FILES]
-    return [*themes, *removed_themes(config), *branding]
+    return [*themes, *removed_themes(config), *branding(config)]
+
+
+def branding(config: HorizonConfig) -> list:
+    wanted = {key: getattr(config, key) for key in BRANDING_FILES}
+    # The common case in one look instead of one per file.
+    if not any(wanted.values()) and host.get_fact(Directory, path=BRANDING_DIR) is None:
+        host.noop("no branding of the operator's, none to remove")
+        return []
+    return [branding_file(key, local) for key, local in wanted.items()]
