@@ -8,6 +8,7 @@ input is refused once, before anything is planned.
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pyinfra.operations import files
 
 from .whole import whole_file
 
@@ -42,3 +43,10 @@ def config_file(name: str, source: str, dest: str, user: str = "root", group: st
 def public_file(name: str, src: str, dest: str):
     """A local file that holds no secret copied to ``dest``, written whole: root's, readable by all."""
     return whole_file(name=name, path=dest, content=Path(src).read_bytes(), user="root", group="root", mode="0644")
+
+
+def optional_file(name: str, local: str | None, dest: str):
+    """The operator's local file (see ``public_file``) at ``dest``, or ``dest`` removed without one."""
+    if local:
+        return public_file(name, local, dest)
+    return files.file(name=f"{name}: none", path=dest, present=False)

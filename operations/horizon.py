@@ -14,7 +14,7 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
-from . import config_file, public_file
+from . import config_file, optional_file
 from .config import HEALTH_CHECK, POLICY_SERVICES, HorizonConfig
 from .look import APPLY_BRANDING, BRANDING_DIR, THEMES_DIR
 from .policy import POLICY_OVERRIDES_DIR
@@ -108,13 +108,6 @@ class HorizonChanges(NamedTuple):
     # ...and NGINX for a static build: its open_file_cache would go on serving a replaced file
     # that keeps its name (a logo, an image, a library) from the old inode for up to a minute.
     static: list
-
-
-def optional_file(name: str, local: str | None, path: str):
-    """The operator's local file uploaded to ``path`` (readable by all), or ``path`` removed."""
-    if local:
-        return public_file(name, local, path)
-    return files.file(name=f"{name}: none", path=path, present=False)
 
 
 def customization_module(local: str | None):

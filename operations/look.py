@@ -14,7 +14,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import Directory, FindDirectories
 from pyinfra.operations import files
 
-from . import public_file
+from . import optional_file
 from .config import HorizonConfig, Theme
 from .platforms import STATIC_ROOT
 
@@ -67,13 +67,6 @@ def removed_themes(config: HorizonConfig) -> list:
     return [files.directory(name=f"Theme {path}: removed", path=path, present=False) for path in dropped]
 
 
-def branding_file(key: str, local: str | None):
-    path = f"{BRANDING_DIR}/{BRANDING_FILES[key]}"
-    if local:
-        return public_file(f"Branding {BRANDING_FILES[key]}", local, path)
-    return files.file(name=f"Branding {BRANDING_FILES[key]}: Horizon's", path=path, present=False)
-
-
 @deploy("Themes and branding")
 def install_look(config: HorizonConfig) -> list:
     """
@@ -91,4 +84,7 @@ def branding(config: HorizonConfig) -> list:
     if not any(wanted.values()) and host.get_fact(Directory, path=BRANDING_DIR) is None:
         host.noop("no branding of the operator's, none to remove")
         return []
-    return [branding_file(key, local) for key, local in wanted.items()]
+    return [
+        optional_file(f"Branding {BRANDING_FILES[key]}", local, f"{BRANDING_DIR}/{BRANDING_FILES[key]}")
+        for key, local in wanted.items()
+    ]
