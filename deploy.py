@@ -9,14 +9,14 @@ changes of one step to the restarts and rebuilds of the next. Hosts of the
 
 from pyinfra import host
 
-from operations import horizon, look, memcached, nginx, policy, uwsgi
+from operations import horizon, look, memcached, nginx, plugins, policy, sessions, uwsgi
 from operations.apache import disable_apache
 from operations.config import is_load_balancer, load_config, load_load_balancer_config
 from operations.loadbalancer import balance_dashboards
 from operations.packages import install_packages
 from operations.repository import configure_repositories
 from operations.service import Service, run_services
-from operations.tls import install_certificate
+from operations.tls import install_certificates
 
 # Bad host data stops the run here, before any host has been changed.
 if is_load_balancer(host):
@@ -27,10 +27,12 @@ else:
     disable_apache()
     packages = install_packages(config, sources)
     uwsgi_changes = uwsgi.install_uwsgi(config)
-    horizon_changes = horizon.configure_horizon(config, packages, look.install_look(config))
+    pip_plugins = plugins.install_pip_plugins(config)
+    horizon_changes = horizon.configure_horizon(config, [*packages, *pip_plugins], look.install_look(config))
+    sessions.configure_session_database(config, horizon_changes.reload)
     policy_changes = policy.configure_policy_overrides(config)
     memcached_changes = memcached.configure_memcached(config)
-    nginx_changes = nginx.configure_nginx(config, certificate=install_certificate(config))
+    nginx_changes = nginx.configure_nginx(config, certificates=install_certificates(config))
     run_services(
         [
             Service("memcached", memcached.FILES, restart_on=[*packages, *memcached_changes]),
@@ -38,7 +40,7 @@ else:
                 "horizon",
                 uwsgi.FILES + horizon.FILES + policy.FILES,
                 restart_on=uwsgi_changes.restart,
-                reload_on=[*packages, *uwsgi_changes.reload, *horizon_changes.reload, *policy_changes],
+                reload_on=[*packages, *pip_plugins, *uwsgi_changes.reload, *horizon_changes.reload, *policy_changes],
             ),
             Service("nginx", nginx.FILES, reload_on=[*nginx_changes, *horizon_changes.static]),
         ]

@@ -12,7 +12,8 @@ or replace ``horizon`` below with your own hosts and their data, for example
     ]
 
 Group-wide settings go in ``group_data/horizon.py`` or ``group_data/all.py``; every key and its
-default is in ``operations/defaults.py`` and the README.
+default is in ``operations/defaults.py`` and the README. Secrets come from the environment
+(``SECRETS_FROM_ENVIRONMENT`` below), for every host listed here.
 """
 
 import os
@@ -30,6 +31,13 @@ LAB_DATA = {
     "horizon_keystone_url": f"http://{LAB_KEYSTONE}:5000/v3",
 }
 
+# Secrets from the environment (a vault's output, a CI secret store), never written here.
+SECRETS_FROM_ENVIRONMENT = {
+    "horizon_secret_key": "HORIZON_SECRET_KEY",
+    "horizon_database_password": "HORIZON_DATABASE_PASSWORD",
+}
+_secrets = {key: os.environ[name] for key, name in SECRETS_FROM_ENVIRONMENT.items() if os.environ.get(name)}
+
 _named = [name.strip() for name in os.environ.get("HORIZON_HOSTS", "").split(",") if name.strip()]
 
-horizon = _named or [(f"@docker/{LAB_CONTAINER}", LAB_DATA)]
+horizon = [(name, _secrets) for name in _named] or [(f"@docker/{LAB_CONTAINER}", {**LAB_DATA, **_secrets})]

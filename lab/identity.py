@@ -95,3 +95,17 @@ def start_keystone(name: str, image: str = "debian:12") -> Keystone:
     keystone = Keystone(name, admin_password=secrets.token_urlsafe(18))
     keystone.provision()
     return keystone
+
+
+def provide_database(keystone: Keystone, password: str) -> None:
+    """MariaDB in the Keystone container (``lab/database.py``), with a ``horizon`` database and
+    a ``horizon`` user of the given password; the password goes by environment only."""
+    run = subprocess.run(
+        targets.pyinfra_command(json_output=False, inventory=f"@docker/{keystone.name}", deploy="lab/database.py"),
+        cwd=targets.ROOT,
+        env={**os.environ, "HORIZON_LAB_DATABASE_PASSWORD": password},
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"MariaDB in {keystone.name} failed:\n{run.stdout[-4000:]}{run.stderr[-2000:]}")

@@ -250,6 +250,7 @@ def ad_hoc(container: str, *arguments: str) -> subprocess.CompletedProcess:
     )
 
 
-def deploy(container: str, *data: str) -> DeployRun:
-    """Deploy to the lab container ``container`` through the default inventory."""
-    return run_deploy(*data, env=lab_environment(container))
+def deploy(container: str, *data: str, env: dict[str, str] | None = None) -> DeployRun:
+    """Deploy to the lab container ``container`` through the default inventory, with ``env``
+    added to the environment."""
+    return run_deploy(*data, env={**lab_environment(container), **(env or {})})

@@ -21,11 +21,23 @@ from collections.abc import Sequence
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from pyinfra.api.exceptions import PyinfraError
 
 from . import TEMPLATES
 from .defaults import DEFAULTS, SETTINGS, Setting
-from .platforms import DASHBOARD_PLUGINS, FREE_SPACE_ALWAYS, FREE_SPACE_FOR_PACKAGES, PLATFORMS, Platform
+from .platforms import (
+    DASHBOARD_DIR,
+    DASHBOARD_PLUGINS,
+    FREE_SPACE_ALWAYS,
+    HORIZON_USER,
+    MANAGE_PY,
+    FREE_SPACE_FOR_PACKAGES,
+    PLATFORMS,
+    UWSGI_VENV,
+    Platform,
+)
 
 
 class ConfigError(PyinfraError):
@@ -133,6 +145,7 @@ class HorizonConfig:
     tls_certificate: str | None
     tls_key: str | None
     tls_profile: str
+    tls_client_ca: str | None
     hsts_max_age: int
     trusted_proxies: tuple[str, ...]
     login_rate: int
@@ -161,6 +174,14 @@ class HorizonConfig:
     customization_module: str | None
     # Package names, in the order given.
     plugins: tuple[str, ...]
+    # (name as pip knows it, pinned requirement), by name.
+    pip_plugins: tuple[tuple[str, str], ...]
+    session_engine: str
+    database_host: str | None
+    database_port: int
+    database_name: str
+    database_user: str
+    database_password: str | None = field(repr=False)
     themes: tuple[Theme, ...]
     default_theme: str
     selectable_themes: tuple[str, ...]
@@ -181,6 +202,15 @@ class HorizonConfig:
     @property
     def health_path(self) -> str:
         return f"{self.webroot}{HEALTH_CHECK}"
+
+    @property
+    def python(self) -> str:
+        """The Python Horizon runs in: uWSGI's virtualenv, where plugins from PyPI are, or the system's."""
+        return f"{UWSGI_VENV}/bin/python3" if self.uwsgi_source == "pip" else "/usr/bin/python3"
+
+    def manage(self, command: str) -> str:
+        """``manage.py command`` as the uWSGI user, who must read the settings, in that Python."""
+        return f"cd {DASHBOARD_DIR} && runuser -u {HORIZON_USER} -- {self.python} {MANAGE_PY} {command}"
 
 
 @dataclass(frozen=True)
@@ -374,6 +404,12 @@ def _secret(value: Any) -> str:
     raise _Invalid("at least 32 characters without spaces")
 
 
+def _password(value: Any) -> str:
+    if isinstance(value, str) and value and not any(c in value for c in "\r\n\0"):
+        return value
+    raise _Invalid("a non-empty password on one line")
+
+
 def _time_zone(value: Any) -> str:
     if isinstance(value, str) and value in zoneinfo.available_timezones():
         return value
@@ -479,6 +515,23 @@ def _plugins(value: Any) -> tuple[str, ...]:
 _THEME_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
+def _pip_requirement(value: Any) -> Requirement:
+    try:
+        requirement = Requirement(str(value))
+    except InvalidRequirement:
+        requirement = None
+    specifiers = list(requirement.specifier) if requirement else []
+    if requirement is None or len(specifiers) != 1 or specifiers[0].operator != "==" or "*" in specifiers[0].version or requirement.marker:
+        raise _Invalid("pip requirements pinned to one version with ==, such as heat-dashboard==8.0.0")
+    return requirement
+
+
+def _pip_requirements(value: Any) -> tuple[tuple[str, str], ...]:
+    """(name as pip knows it, requirement), by name."""
+    requirements = [_pip_requirement(item) for item in _as_list(value)]
+    return tuple(sorted((canonicalize_name(r.name), str(r)) for r in requirements))
+
+
 def _theme_name(value: Any) -> str:
     if isinstance(value, str) and _THEME_NAME.match(value):
         return value
@@ -500,6 +553,10 @@ def _svg_file(value: Any) -> str:
 
 def _icon_file(value: Any) -> str:
     return _file_starting_with(value, (b"\x00\x00\x01\x00", b"\x89PNG"), "a readable local ICO or PNG file")
+
+
+def _pem_certificates(value: Any) -> str:
+    return _file_starting_with(value, (b"-----BEGIN CERTIFICATE-----",), "a readable local PEM file of certificates")
 
 
 def _websso_choices(value: Any) -> tuple[tuple[str, str], ...]:
@@ -569,12 +626,14 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "regions": _regions,
     "themes": _themes,
     "plugins": _plugins,
+    "pip_requirements": _pip_requirements,
     "websso_choices": _websso_choices,
     "websso_idp_mapping": _websso_idp_mapping,
     "theme_name": _theme_name,
     "theme_names": lambda value: tuple(_theme_name(item) for item in _as_list(value)),
     "svg_file_or_none": _optional(_svg_file),
     "icon_file_or_none": _optional(_icon_file),
+    "pem_certificates_or_none": _optional(_pem_certificates),
     "extra_settings": _extra_settings,
     "local_file_or_none": _optional(_local_file),
     "version": _version,
@@ -586,6 +645,7 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "host_port_list_or_none": _optional(_list_of(_host_port)),
     "listen_address_or_none": _optional(_listen_address),
     "secret_or_none": _optional(_secret),
+    "password_or_none": _optional(_password),
     "time_zone": _time_zone,
     "port": _port,
     "password_regex": _password_regex,
@@ -600,7 +660,7 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
 
 
 # Values that may hold secrets are not repeated in messages.
-_HIDDEN_KINDS = ("secret_or_none", "extra_settings")
+_HIDDEN_KINDS = ("secret_or_none", "password_or_none", "extra_settings")
 
 
 def _shown(setting: Setting, value: Any) -> str:
@@ -678,6 +738,9 @@ def _tls_problems(values: dict[str, Any]) -> list[str]:
     if values.get("horizon_tls") is False and not values.get("horizon_trusted_proxies"):
         problems.append("horizon_tls is false but horizon_trusted_proxies is not set: name the TLS-terminating "
                         "proxies, or anyone could claim a secure connection with X-Forwarded-Proto")
+    if values.get("horizon_tls") is False and values.get("horizon_tls_client_ca"):
+        problems.append("horizon_tls_client_ca is set but horizon_tls is false: client certificates are checked "
+                        "where TLS ends, by the proxy in front")
     return problems
 
 
@@ -750,6 +813,14 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
         problems.append("horizon_keystone_domain_choices is set but horizon_keystone_multidomain is false: the "
                         "login page asks for a domain only with multidomain support")
     problems += _theme_problems(values)
+    if values.get("horizon_session_engine") in ("db", "cached_db"):
+        needed = [key for key in ("horizon_database_host", "horizon_database_password") if not values.get(key)]
+        if needed:
+            problems.append(f"horizon_session_engine is {values['horizon_session_engine']} but {' and '.join(needed)} "
+                            "not set: sessions in a database need its server and password")
+    if values.get("horizon_pip_plugins") and values.get("horizon_uwsgi_source") != "pip":
+        problems.append("horizon_pip_plugins is set but horizon_uwsgi_source is not pip: plugins from PyPI go into "
+                        "uWSGI's virtualenv, which only a uWSGI from PyPI has")
     problems += _websso_problems(values)
     problems += _disk_problems(facts)
 

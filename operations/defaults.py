@@ -179,7 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "horizon_api_ca_certificate",
         None,
-        "local_file_or_none",
+        "pem_certificates_or_none",
         "Local path of the CA certificates (PEM) that Keystone's and the other APIs' HTTPS "
         "certificates are checked against (`OPENSTACK_SSL_CACERT`), uploaded 0644. Unset: the "
         "host's trust store. Checking is never turned off.",
@@ -311,6 +311,17 @@ SETTINGS: tuple[Setting, ...] = (
         "drop-in with it. Its panels show to users whose catalog has its service.",
     ),
     Setting(
+        "horizon_pip_plugins",
+        [],
+        "pip_requirements",
+        "Dashboard plugins to install from PyPI into uWSGI's virtualenv (so `horizon_uwsgi_source` "
+        "must be `pip`), as requirements pinned with `==` to the release built for the installed "
+        "Horizon, e.g. `heat-dashboard==8.0.0` on Debian 12 (Zed). pip adds only the dependencies "
+        "the distribution's packages do not satisfy. Each plugin's `enabled/_*.py` files are linked "
+        "into Horizon's; its settings and policy files are not installed. A plugin left out is "
+        "uninstalled and its links removed (the dependencies pip added stay).",
+    ),
+    Setting(
         "horizon_themes",
         {},
         "themes",
@@ -380,6 +391,49 @@ SETTINGS: tuple[Setting, ...] = (
         "exceed Keystone's token lifetime.",
     ),
     Setting(
+        "horizon_session_engine",
+        "cache",
+        "choice",
+        "Where sessions live. `cache`: memcached alone (restarting it logs everyone out). "
+        "`cached_db`: memcached in front of a MySQL or MariaDB database, which keeps them through "
+        "memcached restarts; `db`: the database alone. With a database the deploy creates the "
+        "session table (`manage.py migrate`) and a daily timer deletes expired sessions.",
+        choices=("cache", "cached_db", "db"),
+    ),
+    Setting(
+        "horizon_database_host",
+        None,
+        "hostname_or_none",
+        "MySQL or MariaDB server of the sessions, required with `horizon_session_engine` `db` or "
+        "`cached_db`. The database and its user must exist, the user allowed to create tables in it.",
+    ),
+    Setting(
+        "horizon_database_port",
+        3306,
+        "port",
+        "Port of the sessions' database server.",
+    ),
+    Setting(
+        "horizon_database_name",
+        "horizon",
+        "word",
+        "Database holding the sessions.",
+    ),
+    Setting(
+        "horizon_database_user",
+        "horizon",
+        "word",
+        "User Horizon connects to the database as.",
+    ),
+    Setting(
+        "horizon_database_password",
+        None,
+        "password_or_none",
+        "That user's password, required with a database; kept in a 0600 file only Horizon's user "
+        "reads, never shown. Give it through the environment (`HORIZON_DATABASE_PASSWORD`, read by "
+        "`inventory.py`) or a vault, not in clear in the inventory.",
+    ),
+    Setting(
         "horizon_password_regex",
         "^.{12,}$",
         "password_regex",
@@ -434,6 +488,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Mozilla's server-side TLS profile: `intermediate` (TLS 1.2 and 1.3, its cipher list) or "
         "`modern` (TLS 1.3 only).",
         choices=("intermediate", "modern"),
+    ),
+    Setting(
+        "horizon_tls_client_ca",
+        None,
+        "pem_certificates_or_none",
+        "Local path of a PEM bundle of the CAs whose client certificates may use the dashboard "
+        "(mutual TLS, for dashboards on an untrusted network): every request but the health check "
+        "is refused without a certificate they signed (403 without any, 400 with another). Unset: "
+        "no client certificate is asked for.",
     ),
     Setting(
         "horizon_hsts_max_age",

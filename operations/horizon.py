@@ -14,7 +14,7 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
-from . import config_file, optional_file
+from . import config_file, optional_file, sessions
 from .config import HEALTH_CHECK, POLICY_SERVICES, HorizonConfig
 from .look import APPLY_BRANDING, BRANDING_DIR, THEMES_DIR
 from .policy import POLICY_OVERRIDES_DIR
@@ -36,9 +36,6 @@ CUSTOMIZATION_PACKAGE = "dashboard_operator"
 CUSTOMIZATION_MODULE = f"{CUSTOMIZATION_PACKAGE}.customization"
 CUSTOMIZATION_FILE = f"{CUSTOMIZATION_DIR}/{CUSTOMIZATION_MODULE.replace('.', '/')}.py"
 SETTINGS_FILES = (f"{SETTINGS_DIR}/local_settings.py", SETTINGS_DROPIN, CUSTOMIZATION_FILE)
-# Django loads the settings, the URLs, every dashboard and the customisation module, as a
-# starting worker would, and runs its system checks: as the uWSGI user, who must read them.
-CHECK_SETTINGS = f"cd {DASHBOARD_DIR} && runuser -u {HORIZON_USER} -- python3 {MANAGE_PY} check >/dev/null"
 # Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
 # The dashboard's file lists, which dpkg rewrites when it installs or upgrades the packages.
@@ -78,9 +75,6 @@ STATIC_STATE = (
 )
 # Horizon's own checks of its settings against the installed release (oslo.upgradecheck): it
 # exits 0 when all pass, 1 with warnings, 2 with failures.
-UPGRADE_CHECK = (
-    f"cd {DASHBOARD_DIR} && runuser -u {HORIZON_USER} -- python3 {MANAGE_PY} upgrade_check 2>&1; echo \"exit $?\""
-)
 UPGRADE_CHECK_OUTCOMES = {"exit 0": "all passed", "exit 1": "warnings", "exit 2": "failures"}
 # `manage.py compress` made serial (see the template); operators can run it by hand too.
 COMPRESS = "/usr/local/sbin/horizon-compress"
@@ -127,21 +121,22 @@ def customization_module(local: str | None):
     )
 
 
-def report_upgrade_check() -> None:
+def report_upgrade_check(config: HorizonConfig) -> None:
     """``manage.py upgrade_check``'s table in pyinfra's output: a warning unless every check passed."""
-    _, output = host.run_shell_command(UPGRADE_CHECK)
+    _, output = host.run_shell_command(config.manage("upgrade_check 2>&1; echo \"exit $?\""))
     *table, status = output.stdout_lines or ["exit ?"]
     outcome = UPGRADE_CHECK_OUTCOMES.get(status, f"did not run ({status})")
     report = logger.info if status == "exit 0" else logger.warning
     report(f"{host.name}: Horizon's upgrade checks (manage.py upgrade_check): {outcome}\n" + "\n".join(table))
 
 
-def upgrade_checked(packages: Sequence, static_state: set[str]):
+def upgrade_checked(config: HorizonConfig, packages: Sequence, static_state: set[str]):
     """Horizon's upgrade checks, after its packages were upgraded outside a run or by this one."""
     packages_changed = any_changed(*packages)
     return python.call(
         name="Horizon's upgrade checks (manage.py upgrade_check)",
         function=report_upgrade_check,
+        config=config,
         _if=lambda: "upgraded" in static_state or ("built" in static_state and packages_changed()),
     )
 
@@ -180,6 +175,7 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
     )
     api_ca = optional_file("CA certificates of the OpenStack APIs", config.api_ca_certificate, API_CA_CERTIFICATE)
     customization = customization_module(config.customization_module)
+    database_password = sessions.database_password(config)
     settings = [
         config_file(
             f"Horizon settings {path}",
@@ -196,13 +192,16 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
             customization_dir=CUSTOMIZATION_DIR if config.customization_module else None,
             customization_module=CUSTOMIZATION_MODULE,
             themes_dir=THEMES_DIR,
+            database_password_file=sessions.DATABASE_PASSWORD_FILE,
         )
         for source, path in (
             ("local_settings.py.j2", f"{SETTINGS_DIR}/local_settings.py"),
             ("horizon-settings.py.j2", SETTINGS_DROPIN),
         )
     ]
-    checked_or_restored("horizon", CHECK_SETTINGS, SETTINGS_FILES, [*settings, customization])
+    # Django loads the settings, the URLs, every dashboard and the customisation module, as a
+    # starting worker would, and runs its system checks.
+    checked_or_restored("horizon", config.manage("check >/dev/null"), SETTINGS_FILES, [*settings, customization])
     # The Security Guide's checks 01 and 02 hold for the distribution's drop-ins too: they come
     # root:root 0644 with the package (and again with every upgrade).
     loose_dropins = host.get_fact(Command, LOOSE_DROPINS)
@@ -220,13 +219,14 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
         mode="0755",
         dashboard_dir=DASHBOARD_DIR,
         manage_py=MANAGE_PY,
+        python=config.python,
     )
     static_state = set((host.get_fact(Command, STATIC_STATE) or "").split())
     inputs_changed = any_changed(*settings, *packages, *look, compress)
     static = server.shell(
         name="Collect, compress and precompress static files",
         commands=[
-            f"python3 {MANAGE_PY} collectstatic --noinput --clear --verbosity 0",
+            f"{config.python} {MANAGE_PY} collectstatic --noinput --clear --verbosity 0",
             APPLY_BRANDING,
             f"{COMPRESS} --force --verbosity 0",
             PRECOMPRESS,
@@ -234,5 +234,7 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
         ],
         _if=lambda: "stale" in static_state or inputs_changed(),
     )
-    upgrade_checked(packages, static_state)
-    return HorizonChanges(reload=[secret, *settings, customization, api_ca, static], static=[static])
+    upgrade_checked(config, packages, static_state)
+    return HorizonChanges(
+        reload=[secret, *database_password, *settings, customization, api_ca, static], static=[static]
+    )

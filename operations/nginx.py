@@ -10,7 +10,7 @@ from pyinfra.operations import files
 from . import config_file
 from .config import HorizonConfig
 from .service import checked_or_restored
-from .tls import CERTIFICATE, KEY
+from .tls import CERTIFICATE, CLIENT_CA, KEY
 
 SITE = "/etc/nginx/sites-available/horizon"
 HEADERS_SNIPPET = "/etc/nginx/snippets/horizon-headers.conf"
@@ -19,18 +19,18 @@ UWSGI_SNIPPET = "/etc/nginx/snippets/horizon-uwsgi.conf"
 DOCROOT = "/var/www/horizon"
 ENABLED_SITE = "/etc/nginx/sites-enabled/horizon"
 # What a reload makes NGINX read (see services.py).
-FILES = (SITE, HEADERS_SNIPPET, TLS_SNIPPET, UWSGI_SNIPPET, CERTIFICATE, KEY)
+FILES = (SITE, HEADERS_SNIPPET, TLS_SNIPPET, UWSGI_SNIPPET, CERTIFICATE, KEY, CLIENT_CA)
 
 
 @deploy("NGINX")
-def configure_nginx(config: HorizonConfig, certificate: Sequence = ()) -> list:
+def configure_nginx(config: HorizonConfig, certificates: Sequence = ()) -> list:
     """
     The Horizon site enabled, the distribution's default site removed, and the result checked
     with ``nginx -t`` before anything reloads it (see ``checked_or_restored``). Returns the
     operations whose change needs NGINX reloaded.
     """
     changes = [
-        *certificate,
+        *certificates,
         config_file("NGINX security headers for Horizon", "nginx-headers.conf.j2", HEADERS_SNIPPET, config=config),
         config_file("NGINX TLS settings for Horizon", "nginx-tls.conf.j2", TLS_SNIPPET, config=config),
         config_file("NGINX hand-over to uWSGI", "nginx-uwsgi.conf.j2", UWSGI_SNIPPET, config=config),
@@ -45,6 +45,7 @@ def configure_nginx(config: HorizonConfig, certificate: Sequence = ()) -> list:
             uwsgi_snippet=UWSGI_SNIPPET,
             certificate=CERTIFICATE,
             key=KEY,
+            client_ca=CLIENT_CA if config.tls_client_ca else None,
         ),
         files.link(name="Enable the Horizon site", path=ENABLED_SITE, target=SITE),
         files.link(name="Disable NGINX's default site", path="/etc/nginx/sites-enabled/default", present=False),

@@ -13,7 +13,7 @@ from pyinfra.operations import apt, server
 from pyinfra.operations.util import any_changed
 
 from .config import HorizonConfig
-from .platforms import BASE_PACKAGES, DASHBOARD_PLUGINS, LOCAL_ENABLED_DIR, UWSGI_PACKAGES
+from .platforms import BASE_PACKAGES, DASHBOARD_PLUGINS, LOCAL_ENABLED_DIR, SESSION_DATABASE_PACKAGES, UWSGI_PACKAGES
 
 
 def install(name: str, packages: Sequence[str], sources: Sequence = ()) -> list:
@@ -70,13 +70,14 @@ def leave_static_build_to_deploy(config: HorizonConfig) -> None:
 
 @deploy("Packages")
 def install_packages(config: HorizonConfig, sources: Sequence = ()) -> list:
-    """nginx, memcached, openstack-dashboard and its memcached client, what uWSGI needs and the
-    dashboard plugins asked for; the plugins not asked for purged. Returns the operations that
-    change installed packages."""
+    """nginx, memcached, openstack-dashboard and its memcached client, what uWSGI needs, the
+    database driver when sessions are in a database, and the dashboard plugins asked for; the
+    plugins not asked for purged. Returns the operations that change installed packages."""
     leave_static_build_to_deploy(config)
+    driver = SESSION_DATABASE_PACKAGES if config.session_engine != "cache" else ()
     installed = install(
         "Install NGINX, memcached, Horizon, uWSGI's requirements and the plugins",
-        BASE_PACKAGES + UWSGI_PACKAGES[config.uwsgi_source] + config.plugins,
+        BASE_PACKAGES + UWSGI_PACKAGES[config.uwsgi_source] + driver + config.plugins,
         sources,
     )
     unwanted = [package for package in DASHBOARD_PLUGINS.values() if package not in config.plugins]

@@ -41,6 +41,9 @@ class Platform:
         return release in self.cloud_archive
 
 
+# uWSGI from PyPI, and the dashboard plugins from PyPI, live in this virtualenv. It sees the
+# system's site packages: Horizon and Django stay the distribution's.
+UWSGI_VENV = "/opt/horizon-uwsgi"
 DASHBOARD_DIR = "/usr/share/openstack-dashboard"
 MANAGE_PY = f"{DASHBOARD_DIR}/manage.py"
 DEBIAN_WSGI_FILE = f"{DASHBOARD_DIR}/wsgi.py"
@@ -91,6 +94,8 @@ BASE_PACKAGES = (
     # which are installed without recommendations, so the logs would otherwise grow forever.
     "logrotate",
 )
+# Django's MySQL and MariaDB driver, for sessions in a database (horizon_session_engine).
+SESSION_DATABASE_PACKAGES = ("python3-mysqldb",)
 UWSGI_PACKAGES = {
     # What `pip install uwsgi` needs to compile it: a C compiler, libc and Python headers, venv.
     "pip": ("gcc", "libc6-dev", "python3-dev", "python3-venv"),

@@ -1,4 +1,5 @@
-"""The dashboard's TLS certificate: the operator's, or a self-signed one made once on the host."""
+"""The dashboard's TLS certificate (the operator's, or a self-signed one made once on the host),
+and the CAs its clients' certificates must come from when they need one."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import server
 
-from . import public_file
+from . import optional_file, public_file
 from .config import HorizonConfig
 from .secret import secret_file
 
 CERTIFICATE = "/etc/ssl/certs/horizon-dashboard.pem"
 KEY = "/etc/ssl/private/horizon-dashboard.key"
+CLIENT_CA = "/etc/ssl/certs/horizon-client-ca.pem"
 
 
 def _subject_alt_name(name: str) -> str:
@@ -26,12 +28,21 @@ def _subject_alt_name(name: str) -> str:
         return f"DNS:{name}"
 
 
-@deploy("TLS certificate")
-def install_certificate(config: HorizonConfig) -> list:
+@deploy("TLS certificates")
+def install_certificates(config: HorizonConfig) -> list:
+    """
+    The dashboard's certificate and key (see ``server_certificate``) and the CAs of its clients'
+    certificates (0644; removed when ``horizon_tls_client_ca`` is unset). Returns the operations
+    whose change needs NGINX reloaded.
+    """
+    client_ca = optional_file("CA certificates of the dashboard's clients", config.tls_client_ca, CLIENT_CA)
+    return [client_ca, *server_certificate(config)]
+
+
+def server_certificate(config: HorizonConfig) -> list:
     """
     The given certificate (0644) and key (0600, never shown); without them a self-signed
-    certificate for the server name, generated on the host once and never regenerated. Returns
-    the operations whose change needs NGINX reloaded.
+    certificate for the server name, generated on the host once and never regenerated.
     """
     if not config.tls:
         host.noop("horizon_tls is false: TLS ends at the proxy in front")

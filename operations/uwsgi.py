@@ -9,12 +9,11 @@ from pyinfra.operations import pip, systemd
 
 from . import config_file
 from .config import HorizonConfig
-from .platforms import HORIZON_USER
+from .platforms import HORIZON_USER, UWSGI_VENV
 
-VENV = "/opt/horizon-uwsgi"
 INI = "/etc/uwsgi/horizon.ini"
 UNIT = "/etc/systemd/system/horizon.service"
-BINARIES = {"pip": f"{VENV}/bin/uwsgi", "distro": "/usr/bin/uwsgi-core"}
+BINARIES = {"pip": f"{UWSGI_VENV}/bin/uwsgi", "distro": "/usr/bin/uwsgi-core"}
 # What a restart makes uWSGI read (see services.py), with horizon.FILES.
 FILES = (INI, UNIT, *BINARIES.values())
 
@@ -36,14 +35,14 @@ def install_uwsgi(config: HorizonConfig) -> UwsgiChanges:
     from_pip = config.uwsgi_source == "pip"
     # The virtualenv sees the system's site packages: Horizon and Django come from the
     # distribution's packages, only uWSGI itself from PyPI.
-    venv = pip.venv(name="uWSGI virtualenv", path=VENV, python="python3", site_packages=True, present=from_pip)
+    venv = pip.venv(name="uWSGI virtualenv", path=UWSGI_VENV, python="python3", site_packages=True, present=from_pip)
     changes = [venv]
     if from_pip:
         changes.append(
             pip.packages(
                 name=f"uWSGI {config.uwsgi_version} from PyPI",
                 packages=[f"uwsgi=={config.uwsgi_version}"],
-                virtualenv=VENV,
+                virtualenv=UWSGI_VENV,
             )
         )
     changes.append(

@@ -24,6 +24,7 @@ import requests
 import testinfra
 
 from lab import identity, targets
+from operations.platforms import UWSGI_VENV
 from operations.tls import CERTIFICATE
 from tests.integration.dashboard import DashboardUser
 
@@ -68,8 +69,8 @@ class Target:
             self.certificate = path
         return self.certificate
 
-    def deploy(self, *data: str) -> targets.DeployRun:
-        return targets.deploy(self.name, *deploy_data(self.keystone), *data)
+    def deploy(self, *data: str, env: dict[str, str] | None = None) -> targets.DeployRun:
+        return targets.deploy(self.name, *deploy_data(self.keystone), *data, env=env)
 
     def deploy_killed_when(self, condition: str, *data: str, stop_on_host: str = "") -> targets.DeployRun:
         """Start a deploy and kill pyinfra once ``condition`` (a shell test on the host) holds,
@@ -85,6 +86,11 @@ class Target:
             self.host.run(stop_on_host)
         return targets.finish_deploy(process)
 
+    def python(self) -> str:
+        """The Python Horizon runs in (uWSGI's virtualenv, when there is one: plugins from PyPI are there)."""
+        venv_python = f"{UWSGI_VENV}/bin/python3"
+        return venv_python if self.host.file(venv_python).exists else "python3"
+
     def django_settings(self, *names: str) -> dict:
         """The running settings, read as the uWSGI user does (the files are not world-readable)."""
         script = (
@@ -92,17 +98,18 @@ class Target:
             f"print(json.dumps({{name: getattr(settings, name) for name in {list(names)!r}}}, default=str))"
         )
         output = self.host.check_output(
-            f"cd /usr/share/openstack-dashboard && runuser -u horizon -- python3 manage.py shell -c {shlex.quote(script)}"
+            f"cd /usr/share/openstack-dashboard && runuser -u horizon -- {self.python()} manage.py shell -c {shlex.quote(script)}"
         )
         return json.loads(output.splitlines()[-1])
 
-    def get(self, path: str, timeout: float = 30, tls: bool = True) -> Response:
-        """One request, redirects not followed: over HTTPS, verified, or over plain HTTP."""
+    def get(self, path: str, timeout: float = 30, tls: bool = True, client_certificate: tuple | None = None) -> Response:
+        """One request, redirects not followed: over HTTPS, verified (showing a client certificate
+        and key when given), or over plain HTTP."""
         if tls:
             url, verify = f"https://localhost:{self.tls_port}{path}", self.trusted_certificate()
         else:
             url, verify = f"http://localhost:{self.port}{path}", False
-        response = requests.get(url, allow_redirects=False, verify=verify, timeout=timeout)
+        response = requests.get(url, allow_redirects=False, verify=verify, cert=client_certificate, timeout=timeout)
         return Response(response.status_code, response.headers, response.text)
 
     def reboot(self) -> None:

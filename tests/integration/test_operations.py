@@ -1,10 +1,12 @@
 """What operators set beside the dashboard itself: the health check load balancers probe, log
-rotation and level, policy overrides, regions, domains, branding and themes."""
+rotation and level, policy overrides, regions, domains, branding and themes, plugins, sessions
+kept in a database."""
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import shlex
 import tarfile
 import time
@@ -12,10 +14,12 @@ import time
 import pytest
 
 from lab import targets
-from lab.identity import ADMIN
+from lab.identity import ADMIN, provide_database
+from operations.sessions import CLEANUP_TIMER, DATABASE_PASSWORD_FILE
 from tests.integration.conftest import describe
 from tests.integration.dashboard import (
     LOGIN,
+    LOGIN_PAGE,
     PROJECTS,
     current_region,
     image_source,
@@ -41,6 +45,9 @@ identity.unregister(identity.get_panel("roles").__class__)
 SSO_KEYSTONE = "https://keystone.example.com:5000/v3"
 STATIC_BUILT = "/var/lib/horizon-deploy/static-files"
 HEAT_DROPIN = "/etc/openstack-dashboard/local_settings.d/_1699_orchestration_settings.py"
+HEAT_PANEL = "/usr/lib/python3/dist-packages/openstack_dashboard/local/enabled/_1610_project_orchestration_panel.py"
+# heat-dashboard's releases for the distributions' Horizon: Zed (23.0) and Epoxy (25.3).
+HEAT_FROM_PYPI = {"debian:12": "heat-dashboard==8.0.0", "debian:13": "heat-dashboard==13.0.0"}
 THEME = "/usr/local/share/openstack-dashboard/themes/acme"
 # A rule only the operator's theme has, in the stylesheet Horizon compiles from it.
 THEME_MARKER = ".acme-test-marker"
@@ -295,8 +302,8 @@ def test_a_package_upgrade_outside_a_run_is_noticed_checked_rebuilt_and_restarte
     assert again.returncode == 0 and again.changed == 0, describe(again)
 
 
-def test_a_plugin_adds_its_panels_where_its_service_is_in_the_catalog_and_leaves_nothing_when_dropped(
-    target, ready_keystone
+def test_a_plugin_from_the_distribution_or_pypi_adds_its_panels_where_its_service_is_in_the_catalog_and_leaves_nothing_when_dropped(
+    target, image, ready_keystone
 ):
     ready_keystone.set_services(["orchestration"])
     try:
@@ -307,9 +314,53 @@ def test_a_plugin_adds_its_panels_where_its_service_is_in_the_catalog_and_leaves
         dropin = target.host.file(HEAT_DROPIN)
         assert (dropin.user, dropin.group, dropin.mode) == ("root", "horizon", 0o640)
 
-        back_to_the_defaults_without(target, ready_keystone, HEAT_DROPIN)
+        # The same plugin from PyPI instead: the package is purged, pip's is registered.
+        run = target.deploy(f"horizon_pip_plugins={HEAT_FROM_PYPI[image]}")
+        assert run.returncode == 0, describe(run)
         assert not target.host.package("python3-heat-dashboard").is_installed
+        assert target.host.file(HEAT_PANEL).linked_to.startswith("/opt/horizon-uwsgi/lib/")
+        page = target.user().login(ADMIN, ready_keystone.admin_password)
+        assert "orchestration" in project_panel_groups(page.text), "Project → Orchestration, from PyPI's heat-dashboard"
+
+        back_to_the_defaults_without(target, ready_keystone, HEAT_PANEL)
+        assert target.host.run("/opt/horizon-uwsgi/bin/pip show heat-dashboard").rc == 1
+        assert not target.host.file(HEAT_DROPIN).exists
         page = target.user().login(ADMIN, ready_keystone.admin_password)
         assert "orchestration" not in project_panel_groups(page.text)
     finally:
         ready_keystone.set_services([])
+
+
+def test_sessions_in_a_database_outlive_a_memcached_restart_and_its_password_stays_secret(target, ready_keystone):
+    password = secrets.token_urlsafe(18)
+    provide_database(ready_keystone, password)
+    # The password as the README recommends giving it: through the environment.
+    environment = {"HORIZON_DATABASE_PASSWORD": password}
+    data = ("horizon_session_engine=cached_db", f"horizon_database_host={ready_keystone.name}")
+    run = target.deploy(*data, env=environment)
+    assert run.returncode == 0, describe(run)
+    assert password not in run.stdout + run.stderr
+    secret = target.host.file(DATABASE_PASSWORD_FILE)
+    assert (secret.user, secret.group, secret.mode) == ("horizon", "horizon", 0o600)
+
+    user = target.user()
+    assert title(user.login(ADMIN, ready_keystone.admin_password).text) == PROJECTS
+    target.host.run_expect([0], "systemctl restart memcached")
+    assert title(user.get("identity/").text) == PROJECTS, "the session did not outlive memcached"
+    stored = targets.client().containers.get(ready_keystone.name).exec_run(
+        ["mariadb", "-N", "-e", "SELECT COUNT(*) FROM horizon.django_session"]
+    )
+    assert stored.exit_code == 0 and int(stored.output) >= 1, stored.output
+    # The daily cleanup, started now: it runs against the same database and succeeds.
+    assert target.host.service("horizon-clearsessions.timer").is_enabled
+    target.host.run_expect([0], "systemctl start horizon-clearsessions.service")
+    again = target.deploy(*data, env=environment)
+    assert again.returncode == 0 and again.changed == 0, describe(again)
+
+    back_to_the_defaults_without(target, ready_keystone, DATABASE_PASSWORD_FILE)
+    assert not target.host.file(CLEANUP_TIMER).exists
+    # Sessions in memcached alone again: a restart logs the user out.
+    user = target.user()
+    assert title(user.login(ADMIN, ready_keystone.admin_password).text) == PROJECTS
+    target.host.run_expect([0], "systemctl restart memcached")
+    assert title(user.get("identity/").text) == LOGIN_PAGE

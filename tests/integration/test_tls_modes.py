@@ -1,16 +1,19 @@
-"""The TLS settings other than the default, on the shared host: Mozilla's modern profile, and plain
-HTTP behind a TLS-terminating proxy, whose forwarded headers are believed from it and from nobody
-else. The host gets its defaults back at the end; only NGINX reloads in between."""
+"""The TLS settings other than the default, on the shared host: Mozilla's modern profile, client
+certificates, and plain HTTP behind a TLS-terminating proxy, whose forwarded headers are believed
+from it and from nobody else. The host gets its defaults back at the end; only NGINX reloads in
+between."""
 
 from __future__ import annotations
 
 import ssl
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from lab import targets
+from operations.tls import CLIENT_CA
 from tests.integration.conftest import describe, handshake
 
 FORWARDED_CLIENT = "203.0.113.9"
@@ -53,6 +56,50 @@ def test_modern_profile_accepts_tls_1_3_only(target):
     assert run.returncode == 0, describe(run)
     assert handshake(target, (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)) == "TLSV1_ALERT_PROTOCOL_VERSION"
     assert handshake(target, (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3)) == "TLSv1.3"
+
+
+def openssl(*arguments: str) -> None:
+    subprocess.run(["openssl", *arguments], check=True, capture_output=True)
+
+
+def client_certificate(directory: Path, ca: tuple[Path, Path] | None = None) -> tuple[str, str]:
+    """A client's certificate and key: signed by ``ca`` (its certificate and key), or self-signed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    certificate, key, request = directory / "client.pem", directory / "client.key", directory / "client.csr"
+    new_key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key))
+    if ca is None:
+        openssl("req", "-x509", *new_key, "-days", "2", "-subj", f"/CN={directory.name}", "-out", str(certificate))
+    else:
+        openssl("req", "-new", *new_key, "-subj", f"/CN={directory.name}", "-out", str(request))
+        openssl("x509", "-req", "-in", str(request), "-CA", str(ca[0]), "-CAkey", str(ca[1]), "-days", "2",
+                "-out", str(certificate))
+    return str(certificate), str(key)
+
+
+def test_with_a_client_ca_only_its_certificates_open_the_dashboard_and_health_checks_need_none(target, tmp_path):
+    ca = (tmp_path / "ca.pem", tmp_path / "ca.key")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+            "-subj", "/CN=Dashboard clients CA", "-keyout", str(ca[1]), "-out", str(ca[0]))
+    operator = client_certificate(tmp_path / "operator", ca)
+    stranger = client_certificate(tmp_path / "stranger")
+
+    run = target.deploy(f"horizon_tls_client_ca={ca[0]}")
+    assert run.returncode == 0, describe(run)
+    assert target.get("/auth/login/").status == 403
+    # NGINX itself refuses a certificate its CAs did not sign ("The SSL certificate error").
+    refused = target.get("/auth/login/", client_certificate=stranger)
+    assert (refused.status, "The SSL certificate error" in refused.body) == (400, True)
+    assert target.get("/auth/login/", client_certificate=operator).status == 200
+    assert target.get("/static/dashboard/img/logo.svg").status == 403
+    assert target.get("/static/dashboard/img/logo.svg", client_certificate=operator).status == 200
+    assert target.get("/healthz").status == 200
+    again = target.deploy(f"horizon_tls_client_ca={ca[0]}")
+    assert again.changed == 0, describe(again)
+
+    back = target.deploy()
+    assert back.returncode == 0, describe(back)
+    assert target.get("/auth/login/").status == 200
+    assert not target.host.file(CLIENT_CA).exists
 
 
 def test_behind_a_tls_proxy_only_the_proxy_may_claim_https_and_name_the_client(target):

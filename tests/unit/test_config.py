@@ -243,6 +243,39 @@ def test_plain_http_needs_the_trusted_proxies_and_a_certificate_needs_its_key(tm
     assert "horizon_tls_certificate and horizon_tls_key go together" in str(error.value)
 
 
+def test_plugins_from_pypi_must_be_pinned_and_need_uwsgis_virtualenv():
+    with pytest.raises(ConfigError, match=r"horizon_pip_plugins = 'heat-dashboard>=8': expected pip requirements pinned"):
+        resolve({"horizon_pip_plugins": "heat-dashboard>=8"}, DEBIAN)
+    with pytest.raises(ConfigError, match="horizon_pip_plugins is set but horizon_uwsgi_source is not pip"):
+        resolve({"horizon_pip_plugins": "heat-dashboard==8.0.0", "horizon_uwsgi_source": "distro"}, DEBIAN)
+    config = resolve({"horizon_pip_plugins": ["Heat_Dashboard==8.0.0"]}, DEBIAN)
+    assert config.pip_plugins == (("heat-dashboard", "Heat_Dashboard==8.0.0"),)
+
+
+def test_sessions_in_a_database_need_its_server_and_password_which_errors_never_show():
+    with pytest.raises(ConfigError) as error:
+        resolve({"horizon_session_engine": "cached_db", "horizon_database_password": "pass\nword"}, DEBIAN)
+    assert "horizon_database_password = (value hidden): expected a non-empty password on one line" in str(error.value)
+    assert "pass" not in str(error.value).replace("password", "")
+    with pytest.raises(ConfigError, match="horizon_session_engine is db but horizon_database_host and "
+                                          "horizon_database_password not set"):
+        resolve({"horizon_session_engine": "db"}, DEBIAN)
+    config = resolve({"horizon_session_engine": "db", "horizon_database_host": "db.example.com",
+                      "horizon_database_password": "s3cret"}, DEBIAN)
+    assert "s3cret" not in repr(config)
+
+
+def test_client_certificates_need_tls_here_and_their_ca_must_be_pem_certificates(tmp_path):
+    ca = tmp_path / "clients.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    plain = {"horizon_tls": "false", "horizon_trusted_proxies": "10.0.0.5", "horizon_tls_client_ca": str(ca)}
+    with pytest.raises(ConfigError, match="horizon_tls_client_ca is set but horizon_tls is false"):
+        resolve(plain, DEBIAN)
+    ca.write_text("-----BEGIN PRIVATE KEY-----\n")
+    with pytest.raises(ConfigError, match="expected a readable local PEM file of certificates"):
+        resolve({"horizon_tls_client_ca": str(ca)}, DEBIAN)
+
+
 def test_a_host_short_of_disk_space_is_refused_naming_the_path():
     short = HostFacts(
         os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2,

@@ -63,6 +63,23 @@ def test_plugins_are_installed_with_horizon_and_none_is_purged_on_a_fresh_host(p
     assert not result.ran("purge")
 
 
+def test_plugins_from_pypi_go_into_uwsgis_virtualenv_and_horizon_runs_its_commands_there():
+    result = plan("ubuntu:24.04", horizon_pip_plugins="heat-dashboard==13.0.0")
+    assert result.ran("/opt/horizon-uwsgi/bin/pip install heat-dashboard==13.0.0")
+    assert result.ran("/usr/local/sbin/horizon-plugin-links heat-dashboard")
+    assert result.ran("/opt/horizon-uwsgi/bin/python3 /usr/share/openstack-dashboard/manage.py collectstatic")
+
+
+def test_sessions_in_a_database_bring_its_driver_the_session_table_and_the_cleanup_timer():
+    result = plan("debian:12", horizon_session_engine="db", horizon_database_host="db.example.com",
+                  horizon_database_password="s3cret")
+    assert result.ran("python3-mysqldb")
+    assert result.ran("manage.py migrate --noinput")
+    assert result.ran("horizon-clearsessions.timer")
+    assert not result.ran("s3cret")
+    assert not plan("debian:12").ran("python3-mysqldb")
+
+
 def test_node_less_is_not_installed():
     assert not plan("debian:12").ran("node-less")
 

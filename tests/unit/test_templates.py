@@ -9,6 +9,8 @@ from operations.config import HEALTH_CHECK, POLICY_SERVICES, HostFacts, resolve
 from operations.horizon import API_CA_CERTIFICATE, CUSTOMIZATION_DIR, CUSTOMIZATION_MODULE, SECRET_KEY_FILE
 from operations.look import THEMES_DIR
 from operations.policy import POLICY_OVERRIDES_DIR
+from operations.sessions import DATABASE_PASSWORD_FILE
+from operations.tls import CLIENT_CA
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2)
 UBUNTU = HostFacts(os_id="ubuntu", os_version="24.04", fqdn="dash.example.com", cpus=2)
@@ -28,6 +30,7 @@ def render(name, facts=DEBIAN, **data):
         uwsgi_snippet="/etc/nginx/snippets/horizon-uwsgi.conf",
         certificate="/etc/ssl/certs/horizon-dashboard.pem",
         key="/etc/ssl/private/horizon-dashboard.key",
+        client_ca=CLIENT_CA if data.get("horizon_tls_client_ca") else None,
         policy_services=POLICY_SERVICES,
         policy_overrides_dir=POLICY_OVERRIDES_DIR,
         health_check=HEALTH_CHECK,
@@ -35,6 +38,7 @@ def render(name, facts=DEBIAN, **data):
         customization_dir=CUSTOMIZATION_DIR if data.get("horizon_customization_module") else None,
         customization_module=CUSTOMIZATION_MODULE,
         themes_dir=THEMES_DIR,
+        database_password_file=DATABASE_PASSWORD_FILE,
     )
 
 
@@ -157,6 +161,22 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     assert "help_url" not in namespace["HORIZON_CONFIG"] and "SITE_BRANDING_LINK" not in namespace
 
 
+def test_sessions_in_a_database_use_its_mysql_server_and_read_the_password_from_its_file(tmp_path, monkeypatch):
+    password = tmp_path / "database-password"
+    password.write_text("s3cret")
+    monkeypatch.setitem(globals(), "DATABASE_PASSWORD_FILE", str(password))
+    namespace = settings_dropin(
+        horizon_session_engine="cached_db", horizon_database_host="db.example.com", horizon_database_password="s3cret"
+    )
+    assert namespace["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    assert "SessionStore" not in namespace
+    database = namespace["DATABASES"]["default"]
+    assert (database["ENGINE"], database["HOST"], database["PORT"]) == ("django.db.backends.mysql", "db.example.com", 3306)
+    assert (database["NAME"], database["USER"], database["PASSWORD"]) == ("horizon", "horizon", "s3cret")
+    assert "s3cret" not in render("horizon-settings.py.j2", horizon_session_engine="db",
+                                  horizon_database_host="db.example.com", horizon_database_password="s3cret")
+
+
 def test_settings_dropin_offers_the_operators_regions_domains_and_branding(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
@@ -270,6 +290,16 @@ def test_without_tls_only_the_trusted_proxies_may_claim_https():
     uwsgi = render("nginx-uwsgi.conf.j2", horizon_tls=False, horizon_trusted_proxies="10.0.0.5")
     assert "uwsgi_param HTTP_X_FORWARDED_PROTO $horizon_forwarded_proto;" in uwsgi
     assert "Strict-Transport-Security" not in render("nginx-headers.conf.j2", horizon_tls=False, horizon_trusted_proxies="10.0.0.5")
+
+
+def test_client_certificates_are_asked_for_only_with_their_ca_and_the_health_check_needs_none(tmp_path):
+    assert "ssl_verify_client" not in render("nginx-horizon.conf.j2")
+    ca = tmp_path / "clients.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    site = render("nginx-horizon.conf.j2", horizon_tls_client_ca=str(ca), horizon_webroot="/dashboard/")
+    assert f"ssl_client_certificate {CLIENT_CA};" in site
+    assert '"/dashboard/healthz:NONE" 0;' in site
+    assert "if ($horizon_client_refused) {\n        return 403;" in site
 
 
 @pytest.mark.parametrize("webroot", ["/", "/dash.board/"])

@@ -1,0 +1,95 @@
+"""Sessions in a MySQL or MariaDB database (``horizon_session_engine`` ``db`` or ``cached_db``):
+the password Horizon connects with, the session table, and the daily deletion of expired ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.server import Command
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from . import config_file
+from .config import HorizonConfig
+from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR
+from .secret import secret_file
+from .service import STAMPS
+
+# Read by the settings drop-in: only Horizon's user can, as with the secret key.
+DATABASE_PASSWORD_FILE = f"{SETTINGS_DIR}/database-password"
+# The database the session table was last created in: another one needs it created too, and a
+# run that failed there tries again.
+MIGRATED = f"{STAMPS}/session-database"
+CLEANUP_SERVICE = "/etc/systemd/system/horizon-clearsessions.service"
+CLEANUP_TIMER = "/etc/systemd/system/horizon-clearsessions.timer"
+# What the host has of the above, and the database the table was made in, in one look.
+PRESENT = (
+    f"ls -d {DATABASE_PASSWORD_FILE} {MIGRATED} {CLEANUP_SERVICE} {CLEANUP_TIMER} 2>/dev/null; "
+    f"sed 's/^/migrated:/' {MIGRATED} 2>/dev/null || true"
+)
+
+
+def database_password(config: HorizonConfig) -> list:
+    """The password in its 0600 file, before the settings that read it; removed with no database."""
+    if config.session_engine == "cache":
+        if DATABASE_PASSWORD_FILE not in (host.get_fact(Command, PRESENT) or "").split():
+            host.noop("sessions in memcached: no database password")
+            return []
+        return [files.file(name="No database password: sessions in memcached", path=DATABASE_PASSWORD_FILE, present=False)]
+    return [
+        secret_file(
+            name="Session database password",
+            path=DATABASE_PASSWORD_FILE,
+            user=HORIZON_USER,
+            group=HORIZON_USER,
+            value=config.database_password,
+        )
+    ]
+
+
+@deploy("Session database")
+def configure_session_database(config: HorizonConfig, settings: Sequence) -> None:
+    """
+    The session table created (``manage.py migrate``) whenever the database or the settings
+    changed, and a daily timer that deletes expired sessions (``manage.py clearsessions``);
+    with sessions in memcached, neither.
+    """
+    present = set((host.get_fact(Command, PRESENT) or "").split())
+    if config.session_engine == "cache":
+        no_session_database(present)
+        return
+    database = f"{config.database_user}@{config.database_host}:{config.database_port}/{config.database_name}"
+    server.shell(
+        name=f"Session table in {database} (manage.py migrate)",
+        commands=[
+            config.manage("migrate --noinput --verbosity 0"),
+            f"mkdir -p {STAMPS} && echo {database} > {MIGRATED}",
+        ],
+        _if=lambda: f"migrated:{database}" not in present or any_changed(*settings)(),
+        # Hosts sharing the database create its tables at the same time: one of them may find a
+        # table the other just made; its second try finds the migration applied.
+        _retries=2,
+    )
+    units = [
+        config_file(f"Expired sessions cleanup {path}", source, path, config=config, dashboard_dir=DASHBOARD_DIR, manage_py=MANAGE_PY)
+        for source, path in (("horizon-clearsessions.service.j2", CLEANUP_SERVICE), ("horizon-clearsessions.timer.j2", CLEANUP_TIMER))
+    ]
+    systemd.daemon_reload(name="Reload systemd for the sessions cleanup", _if=any_changed(*units))
+    systemd.service(name="Expired sessions deleted daily", service="horizon-clearsessions.timer", running=True, enabled=True)
+
+
+def no_session_database(present: set[str]) -> None:
+    """No timer, units or stamp left from a database once used (its tables stay in it)."""
+    if CLEANUP_TIMER in present:
+        systemd.service(name="No sessions cleanup", service="horizon-clearsessions.timer", running=False, enabled=False)
+    removed = [
+        files.file(name=f"{path}: sessions in memcached", path=path, present=False)
+        for path in (CLEANUP_TIMER, CLEANUP_SERVICE, MIGRATED)
+        if path in present
+    ]
+    if not removed:
+        host.noop("sessions in memcached: no database cleanup to remove")
+        return
+    systemd.daemon_reload(name="Reload systemd without the sessions cleanup", _if=any_changed(*removed))
