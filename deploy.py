@@ -35,7 +35,9 @@ else:
     nginx_changes = nginx.configure_nginx(config, certificates=install_certificates(config))
     run_services(
         [
-            Service("memcached", memcached.FILES, restart_on=[*packages, *memcached_changes]),
+            # Not on package changes: a restart logs everyone out, and the deploy never upgrades
+            # memcached (the package's own postinst restarts it when apt does).
+            Service("memcached", memcached.FILES, restart_on=memcached_changes),
             Service(
                 "horizon",
                 uwsgi.FILES + horizon.FILES + policy.FILES,

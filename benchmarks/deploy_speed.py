@@ -20,8 +20,7 @@ from pathlib import Path
 from inventory import LAB_DATA
 from lab import targets
 from operations.defaults import DEFAULTS
-from operations.platforms import BASE_PACKAGES, UWSGI_PACKAGES
-from operations.uwsgi import VENV
+from operations.platforms import BASE_PACKAGES, UWSGI_PACKAGES, UWSGI_VENV
 
 PREFIX = "horizon-bench-"
 # The floor's steps, timed one by one.
@@ -34,8 +33,8 @@ FLOOR = {
         "|| dpkg --configure -a >/dev/null; }"
     ),
     "uWSGI (venv and pip install)": (
-        f"python3 -m venv --system-site-packages {VENV} && "
-        f"{VENV}/bin/pip install -q uwsgi=={DEFAULTS['horizon_uwsgi_version']}"
+        f"python3 -m venv --system-site-packages {UWSGI_VENV} && "
+        f"{UWSGI_VENV}/bin/pip install -q uwsgi=={DEFAULTS['horizon_uwsgi_version']}"
     ),
 }
 BEFORE_OPERATIONS = "facts and checks before the first operation"
