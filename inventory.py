@@ -8,12 +8,12 @@ With no HORIZON_HOSTS in the environment this is the local lab: the systemd cont
 or replace ``horizon`` below with your own hosts and their data, for example
 
     horizon = [
-        ("dash1.example.com", {"horizon_keystone_url": "https://keystone.example.com:5000/v3"}),
+        ("dash1.example.com", {**SECRETS, "horizon_keystone_url": "https://keystone.example.com:5000/v3"}),
     ]
 
 Group-wide settings go in ``group_data/horizon.py`` or ``group_data/all.py``; every key and its
 default is in ``operations/defaults.py`` and the README. Secrets come from the environment
-(``SECRETS_FROM_ENVIRONMENT`` below), for every host listed here.
+(``SECRETS_FROM_ENVIRONMENT`` below) into ``SECRETS``: keep it in your hosts' data.
 """
 
 import os
@@ -36,8 +36,8 @@ SECRETS_FROM_ENVIRONMENT = {
     "horizon_secret_key": "HORIZON_SECRET_KEY",
     "horizon_database_password": "HORIZON_DATABASE_PASSWORD",
 }
-_secrets = {key: os.environ[name] for key, name in SECRETS_FROM_ENVIRONMENT.items() if os.environ.get(name)}
+SECRETS = {key: os.environ[name] for key, name in SECRETS_FROM_ENVIRONMENT.items() if os.environ.get(name)}
 
 _named = [name.strip() for name in os.environ.get("HORIZON_HOSTS", "").split(",") if name.strip()]
 
-horizon = [(name, _secrets) for name in _named] or [(f"@docker/{LAB_CONTAINER}", {**LAB_DATA, **_secrets})]
+horizon = [(name, SECRETS) for name in _named] or [(f"@docker/{LAB_CONTAINER}", {**LAB_DATA, **SECRETS})]

@@ -4,7 +4,8 @@ reachable on the lab network, with a ``horizon`` database and user.
     HORIZON_LAB_DATABASE_PASSWORD=... pyinfra @docker/horizon-lab-keystone lab/database.py
 
 Lab code, not part of the product. The password comes from the environment and reaches
-MariaDB on its standard input, never on a command line.
+MariaDB on its standard input, never on a command line; the statements run on every run, so a
+failed one is tried again.
 """
 
 import os
@@ -29,7 +30,7 @@ listen = files.put(
 )
 systemd.service(name="MariaDB restarted to listen there", service="mariadb", restarted=True, _if=listen.did_change)
 systemd.service(name="MariaDB running", service="mariadb", running=True, enabled=True)
-password = secret_file(
+secret_file(
     name="Password of the horizon user",
     path=PASSWORD_FILE,
     user="root",
@@ -45,5 +46,4 @@ server.shell(
         "GRANT ALL PRIVILEGES ON horizon.* TO 'horizon'@'%';\n"
         "SQL"
     ],
-    _if=password.did_change,
 )

@@ -8,8 +8,10 @@ input is refused once, before anything is planned.
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pyinfra import host
 from pyinfra.operations import files
 
+from .facts import probe, probed
 from .whole import whole_file
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -45,8 +47,23 @@ def public_file(name: str, src: str, dest: str):
     return whole_file(name=name, path=dest, content=Path(src).read_bytes(), user="root", group="root", mode="0644")
 
 
-def optional_file(name: str, local: str | None, dest: str):
-    """The operator's local file (see ``public_file``) at ``dest``, or ``dest`` removed without one."""
+_OPTIONAL_FILES: list[str] = []
+probe("optional", lambda: f"ls -d {' '.join(_OPTIONAL_FILES)}")
+
+
+def optional_path(path: str) -> str:
+    """``path``, declared as a destination of ``optional_file``: whether it exists is asked
+    together with every other (see ``facts.Probes``)."""
+    _OPTIONAL_FILES.append(path)
+    return path
+
+
+def optional_file(name: str, local: str | None, dest: str) -> list:
+    """The operator's local file (see ``public_file``) at ``dest`` (declared with
+    ``optional_path``), or ``dest`` removed without one."""
     if local:
-        return public_file(name, local, dest)
-    return files.file(name=f"{name}: none", path=dest, present=False)
+        return [public_file(name, local, dest)]
+    if dest not in probed("optional"):
+        host.noop(f"{name}: none given, none on the host")
+        return []
+    return [files.file(name=f"{name}: none", path=dest, present=False)]

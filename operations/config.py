@@ -174,7 +174,7 @@ class HorizonConfig:
     customization_module: str | None
     # Package names, in the order given.
     plugins: tuple[str, ...]
-    # (name as pip knows it, pinned requirement), by name.
+    # (name as pip normalises it, version), by name.
     pip_plugins: tuple[tuple[str, str], ...]
     session_engine: str
     database_host: str | None
@@ -521,15 +521,22 @@ def _pip_requirement(value: Any) -> Requirement:
     except InvalidRequirement:
         requirement = None
     specifiers = list(requirement.specifier) if requirement else []
-    if requirement is None or len(specifiers) != 1 or specifiers[0].operator != "==" or "*" in specifiers[0].version or requirement.marker:
+    if (
+        requirement is None
+        or len(specifiers) != 1
+        or specifiers[0].operator != "=="
+        or "*" in specifiers[0].version
+        or requirement.marker
+        or requirement.extras
+    ):
         raise _Invalid("pip requirements pinned to one version with ==, such as heat-dashboard==8.0.0")
     return requirement
 
 
 def _pip_requirements(value: Any) -> tuple[tuple[str, str], ...]:
-    """(name as pip knows it, requirement), by name."""
+    """(name as pip normalises it, version), by name."""
     requirements = [_pip_requirement(item) for item in _as_list(value)]
-    return tuple(sorted((canonicalize_name(r.name), str(r)) for r in requirements))
+    return tuple(sorted((canonicalize_name(r.name), next(iter(r.specifier)).version) for r in requirements))
 
 
 def _theme_name(value: Any) -> str:
@@ -556,7 +563,11 @@ def _icon_file(value: Any) -> str:
 
 
 def _pem_certificates(value: Any) -> str:
-    return _file_starting_with(value, (b"-----BEGIN CERTIFICATE-----",), "a readable local PEM file of certificates")
+    # Bundles often open with comments (certifi's) or openssl's text form of each certificate.
+    path = _local_file(value)
+    if b"-----BEGIN CERTIFICATE-----" not in Path(path).read_bytes():
+        raise _Invalid("a readable local PEM file of certificates")
+    return path
 
 
 def _websso_choices(value: Any) -> tuple[tuple[str, str], ...]:

@@ -317,7 +317,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Dashboard plugins to install from PyPI into uWSGI's virtualenv (so `horizon_uwsgi_source` "
         "must be `pip`), as requirements pinned with `==` to the release built for the installed "
         "Horizon, e.g. `heat-dashboard==8.0.0` on Debian 12 (Zed). pip adds only the dependencies "
-        "the distribution's packages do not satisfy. Each plugin's `enabled/_*.py` files are linked "
+        "the distribution's packages do not satisfy, never its own Horizon or Django (a release "
+        "that wants newer ones fails the run). Each plugin's `enabled/_*.py` files are linked "
         "into Horizon's; its settings and policy files are not installed. A plugin left out is "
         "uninstalled and its links removed (the dependencies pip added stay).",
     ),

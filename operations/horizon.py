@@ -14,9 +14,10 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
-from . import config_file, optional_file, sessions
+from . import config_file, optional_file, optional_path, sessions
 from .config import HEALTH_CHECK, POLICY_SERVICES, HorizonConfig
 from .look import APPLY_BRANDING, BRANDING_DIR, THEMES_DIR
+from .plugins import INSTALLED_RECORD
 from .policy import POLICY_OVERRIDES_DIR
 from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR, SETTINGS_DROPIN_DIR, STATIC_ROOT
 from .secret import secret_file
@@ -28,14 +29,14 @@ SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
 # cache that breaks logins across uWSGI workers), so that these settings win.
 SETTINGS_DROPIN = f"{SETTINGS_DROPIN_DIR}/_9000_nginx_uwsgi.py"
 # The operator's CA for the APIs' certificates (horizon_api_ca_certificate).
-API_CA_CERTIFICATE = f"{SETTINGS_DIR}/api-ca.pem"
+API_CA_CERTIFICATE = optional_path(f"{SETTINGS_DIR}/api-ca.pem")
 # The operator's customisation module (horizon_customization_module), alone in a directory put
 # on sys.path. Horizon imports a customisation module from its package: a namespace package here.
 CUSTOMIZATION_DIR = f"{SETTINGS_DIR}/python"
 CUSTOMIZATION_PACKAGE = "dashboard_operator"
 CUSTOMIZATION_MODULE = f"{CUSTOMIZATION_PACKAGE}.customization"
 CUSTOMIZATION_FILE = f"{CUSTOMIZATION_DIR}/{CUSTOMIZATION_MODULE.replace('.', '/')}.py"
-SETTINGS_FILES = (f"{SETTINGS_DIR}/local_settings.py", SETTINGS_DROPIN, CUSTOMIZATION_FILE)
+SETTINGS_FILES = (f"{SETTINGS_DIR}/local_settings.py", SETTINGS_DROPIN, CUSTOMIZATION_FILE, sessions.DATABASE_PASSWORD_FILE)
 # Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
 # The dashboard's file lists, which dpkg rewrites when it installs or upgrades the packages.
@@ -44,9 +45,10 @@ DASHBOARD_PACKAGE_LISTS = (
     "/var/lib/dpkg/info/python3-django-horizon.list",
 )
 # What a restart makes Horizon read (see services.py): settings, key, static files' manifest,
-# and its packages.
+# its packages, and the record of its plugins from PyPI (written once they are linked).
 FILES = (
     *SETTINGS_FILES,
+    INSTALLED_RECORD,
     SETTINGS_DROPIN_DIR,
     f"{SETTINGS_DROPIN_DIR}/*.py",
     SECRET_KEY_FILE,
@@ -57,15 +59,15 @@ FILES = (
 # Touched when the static files are complete. Absent or older than the manifest: a run stopped
 # while building them (or built them before they were precompressed). Older than the packages
 # they come from (the JavaScript libraries too): upgraded outside a run, whose postinst no
-# longer rebuilds them (see packages.py). Older than the themes or branding: a run stopped
-# between copying them and the build.
+# longer rebuilds them (see packages.py). Older than the themes, the branding or the plugins
+# from PyPI: a run stopped between installing them and the build.
 STATIC_BUILT = f"{STAMPS}/static-files"
 PACKAGES_NEWER_THAN_STATIC = (
     f"find {' '.join(DASHBOARD_PACKAGE_LISTS)} /var/lib/dpkg/info/python3-xstatic*.list -newer {STATIC_BUILT} 2>/dev/null"
 )
 STATIC_CURRENT = (
     f"[ -e {COMPRESS_MANIFEST} ] && [ {STATIC_BUILT} -nt {COMPRESS_MANIFEST} ] && "
-    f"[ -z \"$({PACKAGES_NEWER_THAN_STATIC}; find {THEMES_DIR} {BRANDING_DIR} -newer {STATIC_BUILT} 2>/dev/null)\" ]"
+    f"[ -z \"$({PACKAGES_NEWER_THAN_STATIC}; find {THEMES_DIR} {BRANDING_DIR} {INSTALLED_RECORD} -newer {STATIC_BUILT} 2>/dev/null)\" ]"
 )
 # The static build as this run finds it, one word a line: `built` once a build completed,
 # `upgraded` when Horizon's packages changed since, `stale` when it must be built again.
@@ -236,5 +238,5 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
     )
     upgrade_checked(config, packages, static_state)
     return HorizonChanges(
-        reload=[secret, *database_password, *settings, customization, api_ca, static], static=[static]
+        reload=[secret, *database_password, *settings, customization, *api_ca, static], static=[static]
     )

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.files import Directory, FindDirectories
+from pyinfra.facts.files import FindDirectories
 from pyinfra.operations import files
 
-from . import optional_file
+from . import optional_file, optional_path
 from .config import HorizonConfig, Theme
 from .platforms import STATIC_ROOT
 
@@ -24,6 +24,7 @@ BRANDING_DIR = "/usr/local/share/openstack-dashboard/branding"
 # The names Horizon's templates ask for (`themable_asset`). Horizon's own themes have none of
 # their own, so they show the dashboard's, which the static build replaces with these.
 BRANDING_FILES = {"logo": "logo.svg", "logo_splash": "logo-splash.svg", "favicon": "favicon.ico"}
+BRANDING_PATHS = {key: optional_path(f"{BRANDING_DIR}/{name}") for key, name in BRANDING_FILES.items()}
 # A step of the static build, after collectstatic.
 APPLY_BRANDING = (
     f"[ ! -d {BRANDING_DIR} ] || find {BRANDING_DIR} -maxdepth 1 -type f -exec cp -f -t {STATIC_ROOT}/dashboard/img {{}} +"
@@ -79,12 +80,8 @@ def install_look(config: HorizonConfig) -> list:
 
 
 def branding(config: HorizonConfig) -> list:
-    wanted = {key: getattr(config, key) for key in BRANDING_FILES}
-    # The common case in one look instead of one per file.
-    if not any(wanted.values()) and host.get_fact(Directory, path=BRANDING_DIR) is None:
-        host.noop("no branding of the operator's, none to remove")
-        return []
     return [
-        optional_file(f"Branding {BRANDING_FILES[key]}", local, f"{BRANDING_DIR}/{BRANDING_FILES[key]}")
-        for key, local in wanted.items()
+        operation
+        for key, path in BRANDING_PATHS.items()
+        for operation in optional_file(f"Branding {BRANDING_FILES[key]}", getattr(config, key), path)
     ]

@@ -3,81 +3,102 @@
 
 from __future__ import annotations
 
+from packaging.version import Version
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.server import Command
-from pyinfra.operations import files, pip, server
+from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
 from . import config_file
 from .config import HorizonConfig
+from .facts import probe, probed
 from .platforms import LOCAL_ENABLED_DIR, UWSGI_VENV
 from .service import STAMPS
 from .whole import whole_file
 
-# The plugins a run installed, one name a line: those the next run no longer finds listed are
-# uninstalled (pip cannot tell them from the packages it added for them).
+# The plugins a run installed, one requirement a line: those the next run no longer finds listed
+# are uninstalled (pip cannot tell them from the packages it added for them). Newer than the
+# static build or Horizon's last reload: a run stopped between installing and applying them.
 INSTALLED_RECORD = f"{STAMPS}/pip-plugins"
-LINKS = "/usr/local/sbin/horizon-plugin-links"
-# What the host has, in one look: the recorded plugins, the links into the virtualenv that
-# Horizon reads, and whether the record and the script are there.
+SCRIPT = "/usr/local/sbin/horizon-pip-plugins"
+PIP = f"{UWSGI_VENV}/bin/pip"
+# What the host has: the recorded plugins, the links into the virtualenv that Horizon reads,
+# and whether the record and the script are there.
 PLUGIN_STATE = (
     f"sed 's/^/recorded /' {INSTALLED_RECORD} 2>/dev/null; [ ! -e {INSTALLED_RECORD} ] || echo record; "
-    f"[ ! -e {LINKS} ] || echo script; "
+    f"[ ! -e {SCRIPT} ] || echo script; "
     f"find {LOCAL_ENABLED_DIR} -maxdepth 1 -lname '{UWSGI_VENV}/*' -printf 'linked %f\\n' 2>/dev/null || true"
 )
+
+
+probe("plugins", lambda: PLUGIN_STATE)
 
 
 @deploy("Dashboard plugins from PyPI")
 def install_pip_plugins(config: HorizonConfig) -> list:
     """
-    ``horizon_pip_plugins`` installed with pip into uWSGI's virtualenv and their ``enabled``
-    files linked into Horizon's (``horizon-plugin-links``); those a previous run installed and
-    no longer listed uninstalled and unlinked. Returns the operations whose change needs the
-    static files rebuilt and Horizon reloaded.
+    ``horizon_pip_plugins`` installed with pip into uWSGI's virtualenv, never replacing the
+    distribution's Horizon or Django, and their ``enabled`` files linked into Horizon's (see the
+    ``horizon-pip-plugins`` template); those a previous run installed and no longer listed
+    uninstalled and unlinked. Returns the operations whose change needs the static files
+    rebuilt and Horizon reloaded.
     """
-    state = (host.get_fact(Command, PLUGIN_STATE) or "").split("\n")
-    recorded = {line.removeprefix("recorded ") for line in state if line.startswith("recorded ")}
+    state = probed("plugins")
+    recorded = {line.removeprefix("recorded ").partition("==")[0] for line in state if line.startswith("recorded ")}
     dropped = sorted(recorded - {name for name, _ in config.pip_plugins})
     if dropped and config.uwsgi_source == "pip":
-        removed = [pip.packages(name="Dashboard plugins dropped", packages=dropped, present=False, virtualenv=UWSGI_VENV)]
+        removed = [server.shell(name="Dashboard plugins dropped", commands=[f"{PIP} uninstall --yes --quiet {' '.join(dropped)}"])]
     else:
         host.noop("no plugin from PyPI to uninstall (or uWSGI's virtualenv goes with them)")
         removed = []
     if not config.pip_plugins:
         return [*removed, *unregistered(state)]
-    installed = pip.packages(
-        name="Dashboard plugins from PyPI",
-        packages=[requirement for _, requirement in config.pip_plugins],
-        virtualenv=UWSGI_VENV,
-    )
-    return [*removed, installed, registered(config, [installed, *removed])]
+    return [*removed, *registered(config, removed)]
 
 
-def registered(config: HorizonConfig, pip_changes: list):
-    """The plugins' ``enabled`` files linked, when pip changed anything or the links are not
-    those the plugins have; the record of what is installed."""
+def registered(config: HorizonConfig, removed: list) -> list:
+    """The plugins installed in the versions asked for, their ``enabled`` files linked when
+    anything changed or the links are not those the plugins have, and the record."""
     names = " ".join(name for name, _ in config.pip_plugins)
     script = config_file(
-        "Plugin registration script", "horizon-plugin-links.j2", LINKS, mode="0755",
+        "Plugins from PyPI: the deploy's script", "horizon-pip-plugins.j2", SCRIPT, mode="0755",
         python=config.python, enabled_dir=LOCAL_ENABLED_DIR, venv=UWSGI_VENV,
     )
-    out_of_step = host.get_fact(Command, f"[ ! -x {LINKS} ] || {LINKS} --check {names}")
+    # Without the script (a first run) everything counts as missing.
+    lines = (host.get_fact(Command, f"[ ! -x {SCRIPT} ] || {SCRIPT} check {names}") or "").split("\n")
+    found = dict(line[2:].split(" ") for line in lines if line.startswith("= "))
+    # Compared as versions: pip's and pyinfra's string comparison take 8.0 for other than 8.0.0.
+    outdated = [f"{name}=={version}" for name, version in config.pip_plugins if name not in found or Version(found[name]) != Version(version)]
+    if outdated:
+        # Not quiet: when the constraints refuse a release, pip says which one wants what.
+        installed = server.shell(
+            name=f"Dashboard plugins from PyPI: {' '.join(outdated)}",
+            commands=[
+                f'constraints="$(mktemp)" && {SCRIPT} constraints > "$constraints" && '
+                f'{PIP} install --constraint "$constraints" {" ".join(outdated)}; '
+                'installed=$?; rm -f "$constraints"; exit $installed'
+            ],
+        )
+        changes = [installed]
+    else:
+        host.noop("the plugins from PyPI are installed in the versions asked for")
+        changes = []
     linked = server.shell(
         name="Plugins from PyPI registered with Horizon",
-        commands=[f"{LINKS} {names}"],
-        _if=lambda: bool(out_of_step) or any_changed(script, *pip_changes)(),
+        commands=[f"{SCRIPT} link {names}"],
+        _if=lambda: any(line[:2] in ("+ ", "- ") for line in lines) or any_changed(script, *changes, *removed)(),
     )
-    whole_file(
+    record = whole_file(
         name="Record of the plugins installed from PyPI", path=INSTALLED_RECORD,
-        content="".join(f"{name}\n" for name, _ in config.pip_plugins), user="root", group="root", mode="0644",
+        content="".join(f"{name}=={version}\n" for name, version in config.pip_plugins), user="root", group="root", mode="0644",
     )
-    return linked
+    return [*changes, linked, record]
 
 
 def unregistered(state: list[str]) -> list:
     """No plugin from PyPI: no links into the virtualenv, no script, no record."""
-    for word, path in (("script", LINKS), ("record", INSTALLED_RECORD)):
+    for word, path in (("script", SCRIPT), ("record", INSTALLED_RECORD)):
         if word in state:
             files.file(name=f"{path}: no plugin from PyPI", path=path, present=False)
     if not any(line.startswith("linked ") for line in state):

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.server import Command
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from . import config_file
 from .config import HorizonConfig
+from .facts import probe, probed
 from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR
 from .secret import secret_file
 from .service import STAMPS
@@ -24,20 +24,22 @@ DATABASE_PASSWORD_FILE = f"{SETTINGS_DIR}/database-password"
 MIGRATED = f"{STAMPS}/session-database"
 CLEANUP_SERVICE = "/etc/systemd/system/horizon-clearsessions.service"
 CLEANUP_TIMER = "/etc/systemd/system/horizon-clearsessions.timer"
-# What the host has of the above, and the database the table was made in, in one look.
+# What the host has of the above, and the database the table was made in.
 PRESENT = (
     f"ls -d {DATABASE_PASSWORD_FILE} {MIGRATED} {CLEANUP_SERVICE} {CLEANUP_TIMER} 2>/dev/null; "
     f"sed 's/^/migrated:/' {MIGRATED} 2>/dev/null || true"
 )
 
 
+probe("sessions", lambda: PRESENT)
+
+
 def database_password(config: HorizonConfig) -> list:
-    """The password in its 0600 file, before the settings that read it; removed with no database."""
+    """The password in its 0600 file, before the settings that read it (removed, with no
+    database, only after the settings that no longer read it passed their check)."""
     if config.session_engine == "cache":
-        if DATABASE_PASSWORD_FILE not in (host.get_fact(Command, PRESENT) or "").split():
-            host.noop("sessions in memcached: no database password")
-            return []
-        return [files.file(name="No database password: sessions in memcached", path=DATABASE_PASSWORD_FILE, present=False)]
+        host.noop("sessions in memcached: no database password")
+        return []
     return [
         secret_file(
             name="Session database password",
@@ -56,7 +58,7 @@ def configure_session_database(config: HorizonConfig, settings: Sequence) -> Non
     changed, and a daily timer that deletes expired sessions (``manage.py clearsessions``);
     with sessions in memcached, neither.
     """
-    present = set((host.get_fact(Command, PRESENT) or "").split())
+    present = set(probed("sessions"))
     if config.session_engine == "cache":
         no_session_database(present)
         return
@@ -81,12 +83,12 @@ def configure_session_database(config: HorizonConfig, settings: Sequence) -> Non
 
 
 def no_session_database(present: set[str]) -> None:
-    """No timer, units or stamp left from a database once used (its tables stay in it)."""
+    """No password, timer, units or stamp left from a database once used (its tables stay in it)."""
     if CLEANUP_TIMER in present:
         systemd.service(name="No sessions cleanup", service="horizon-clearsessions.timer", running=False, enabled=False)
     removed = [
         files.file(name=f"{path}: sessions in memcached", path=path, present=False)
-        for path in (CLEANUP_TIMER, CLEANUP_SERVICE, MIGRATED)
+        for path in (DATABASE_PASSWORD_FILE, CLEANUP_TIMER, CLEANUP_SERVICE, MIGRATED)
         if path in present
     ]
     if not removed:

@@ -11,13 +11,13 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import server
 
-from . import optional_file, public_file
+from . import optional_file, optional_path, public_file
 from .config import HorizonConfig
 from .secret import secret_file
 
 CERTIFICATE = "/etc/ssl/certs/horizon-dashboard.pem"
 KEY = "/etc/ssl/private/horizon-dashboard.key"
-CLIENT_CA = "/etc/ssl/certs/horizon-client-ca.pem"
+CLIENT_CA = optional_path("/etc/ssl/certs/horizon-client-ca.pem")
 
 
 def _subject_alt_name(name: str) -> str:
@@ -36,7 +36,7 @@ def install_certificates(config: HorizonConfig) -> list:
     whose change needs NGINX reloaded.
     """
     client_ca = optional_file("CA certificates of the dashboard's clients", config.tls_client_ca, CLIENT_CA)
-    return [client_ca, *server_certificate(config)]
+    return [*client_ca, *server_certificate(config)]
 
 
 def server_certificate(config: HorizonConfig) -> list:

@@ -45,8 +45,9 @@ SSO_KEYSTONE = "https://keystone.example.com:5000/v3"
 STATIC_BUILT = "/var/lib/horizon-deploy/static-files"
 HEAT_DROPIN = "/etc/openstack-dashboard/local_settings.d/_1699_orchestration_settings.py"
 HEAT_PANEL = "/usr/lib/python3/dist-packages/openstack_dashboard/local/enabled/_1610_project_orchestration_panel.py"
-# heat-dashboard's releases for the distributions' Horizon: Zed (23.0) and Epoxy (25.3).
-HEAT_FROM_PYPI = {"debian:12": "heat-dashboard==8.0.0", "debian:13": "heat-dashboard==13.0.0"}
+# heat-dashboard's releases for the distributions' Horizon, Zed (23.0) and Epoxy (25.3): 8.0.0
+# and 13.0.0, spelled as pip would not print them, which must not make every run reinstall them.
+HEAT_FROM_PYPI = {"debian:12": "Heat_Dashboard==8.0", "debian:13": "heat_dashboard==13.0"}
 THEME = "/usr/local/share/openstack-dashboard/themes/acme"
 # A rule only the operator's theme has, in the stylesheet Horizon compiles from it.
 THEME_MARKER = ".acme-test-marker"
@@ -323,6 +324,8 @@ def test_a_plugin_from_the_distribution_or_pypi_adds_its_panels_where_its_servic
         assert target.host.file(HEAT_PANEL).linked_to.startswith("/opt/horizon-uwsgi/lib/")
         page = target.user().login(ADMIN, ready_keystone.admin_password)
         assert "orchestration" in project_panel_groups(page.text), "Project → Orchestration, from PyPI's heat-dashboard"
+        again = target.deploy(f"horizon_pip_plugins={HEAT_FROM_PYPI[image]}")
+        assert again.returncode == 0 and again.changed == 0, describe(again)
 
         back_to_the_defaults_without(target, ready_keystone, HEAT_PANEL)
         assert target.host.run("/opt/horizon-uwsgi/bin/pip show heat-dashboard").rc == 1

@@ -249,7 +249,7 @@ def test_plugins_from_pypi_must_be_pinned_and_need_uwsgis_virtualenv():
     with pytest.raises(ConfigError, match="horizon_pip_plugins is set but horizon_uwsgi_source is not pip"):
         resolve({"horizon_pip_plugins": "heat-dashboard==8.0.0", "horizon_uwsgi_source": "distro"}, DEBIAN)
     config = resolve({"horizon_pip_plugins": ["Heat_Dashboard==8.0.0"]}, DEBIAN)
-    assert config.pip_plugins == (("heat-dashboard", "Heat_Dashboard==8.0.0"),)
+    assert config.pip_plugins == (("heat-dashboard", "8.0.0"),)
 
 
 def test_sessions_in_a_database_need_its_server_and_password_which_errors_never_show():
@@ -274,6 +274,9 @@ def test_client_certificates_need_tls_here_and_their_ca_must_be_pem_certificates
     ca.write_text("-----BEGIN PRIVATE KEY-----\n")
     with pytest.raises(ConfigError, match="expected a readable local PEM file of certificates"):
         resolve({"horizon_tls_client_ca": str(ca)}, DEBIAN)
+    # A bundle that opens with comments, as certifi's does, is one.
+    ca.write_text("# Issuer: CN=Example Root\n-----BEGIN CERTIFICATE-----\n")
+    assert resolve({"horizon_tls_client_ca": str(ca)}, DEBIAN).tls_client_ca == str(ca)
 
 
 def test_a_host_short_of_disk_space_is_refused_naming_the_path():

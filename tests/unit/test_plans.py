@@ -65,8 +65,10 @@ def test_plugins_are_installed_with_horizon_and_none_is_purged_on_a_fresh_host(p
 
 def test_plugins_from_pypi_go_into_uwsgis_virtualenv_and_horizon_runs_its_commands_there():
     result = plan("ubuntu:24.04", horizon_pip_plugins="heat-dashboard==13.0.0")
-    assert result.ran("/opt/horizon-uwsgi/bin/pip install heat-dashboard==13.0.0")
-    assert result.ran("/usr/local/sbin/horizon-plugin-links heat-dashboard")
+    # Never a Horizon or Django of pip's own: the distribution's are constraints.
+    assert result.ran("/usr/local/sbin/horizon-pip-plugins constraints")
+    assert result.ran('/opt/horizon-uwsgi/bin/pip install --constraint "$constraints" heat-dashboard==13.0.0')
+    assert result.ran("/usr/local/sbin/horizon-pip-plugins link heat-dashboard")
     assert result.ran("/opt/horizon-uwsgi/bin/python3 /usr/share/openstack-dashboard/manage.py collectstatic")
 
 

@@ -298,7 +298,7 @@ def test_client_certificates_are_asked_for_only_with_their_ca_and_the_health_che
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     site = render("nginx-horizon.conf.j2", horizon_tls_client_ca=str(ca), horizon_webroot="/dashboard/")
     assert f"ssl_client_certificate {CLIENT_CA};" in site
-    assert '"/dashboard/healthz:NONE" 0;' in site
+    assert '"~^/dashboard/healthz:NONE$" 0;' in site
     assert "if ($horizon_client_refused) {\n        return 403;" in site
 
 
