@@ -19,17 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+import jinja2
 from docker.models.containers import Container
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORK = "horizon-lab"
-# Downloaded .debs are kept by an apt-cacher-ng container on the lab network, between
-# containers and runs: the packages are still the distribution's real ones, installed by the
-# deploy, only not fetched twice. A proxy rather than a shared /var/cache/apt/archives, because
-# apt locks that directory and several targets install packages at the same time.
-APT_PROXY = "horizon-lab-apt-cache"
-APT_PROXY_IMAGE = "horizon-lab/apt-cache"
-APT_PROXY_STORE = Path(os.environ.get("HORIZON_LAB_APT_CACHE", "/var/cache/horizon-lab/apt-cacher-ng"))
+# Downloaded .debs are kept by a caching proxy (NGINX) on the lab network, between containers
+# and runs: the packages are still the distribution's real ones, installed by the deploy, only
+# not fetched twice. A proxy rather than a shared /var/cache/apt/archives, because apt locks
+# that directory and several targets install packages at the same time.
+PACKAGE_CACHE = "horizon-lab-package-cache"
+PACKAGE_CACHE_IMAGE = "horizon-lab/package-cache"
+PACKAGE_CACHE_PORT = 3142
+PACKAGE_CACHE_STORE = Path(os.environ.get("HORIZON_LAB_PACKAGE_CACHE", "/var/cache/horizon-lab/packages"))
 DEBIAN_ARCHIVE = "deb.debian.org"
 
 
@@ -81,52 +83,95 @@ def remove(name: str) -> None:
         pass
 
 
-def ensure_apt_proxy() -> None:
-    """The apt-cacher-ng container, running; its image is built from the Debian 12 one once."""
+def ensure_package_cache() -> None:
+    """The package cache container, running and able to fetch the archive's indexes."""
     docker_client = client()
     with lab_lock():
         try:
-            if docker_client.containers.get(APT_PROXY).status == "running":
-                return
-            remove(APT_PROXY)
+            if docker_client.containers.get(PACKAGE_CACHE).status != "running":
+                remove(PACKAGE_CACHE)
+                start_package_cache(PACKAGE_CACHE, PACKAGE_CACHE_STORE)
         except docker.errors.NotFound:
-            pass
-        start_apt_proxy(docker_client)
+            start_package_cache(PACKAGE_CACHE, PACKAGE_CACHE_STORE)
+    check_package_cache(PACKAGE_CACHE)
 
 
-def start_apt_proxy(docker_client: docker.DockerClient) -> None:
-    if not docker_client.images.list(name=APT_PROXY_IMAGE):
+def package_cache_config(store: str) -> str:
+    template = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT / "lab" / "templates"), keep_trailing_newline=True, undefined=jinja2.StrictUndefined
+    ).get_template("package-cache.conf.j2")
+    return template.render(archive=DEBIAN_ARCHIVE, store=store, port=PACKAGE_CACHE_PORT, max_size="40g")
+
+
+def start_package_cache(name: str, store: Path) -> Container:
+    """Start the package cache ``name`` keeping its files in ``store`` on this machine; its image
+    (Debian 12's NGINX) is built once."""
+    docker_client = client()
+    if not docker_client.images.list(name=PACKAGE_CACHE_IMAGE):
         builder = docker_client.containers.run(ensure_image("debian:12"), ["sleep", "infinity"], detach=True)
         try:
             installed = builder.exec_run(
-                "sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends apt-cacher-ng'",
+                "sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends nginx-light"
+                " && rm /etc/nginx/sites-enabled/default'",
                 environment={"DEBIAN_FRONTEND": "noninteractive"},
             )
             if installed.exit_code != 0:
-                raise RuntimeError(f"building {APT_PROXY_IMAGE}: {installed.output.decode()[-2000:]}")
-            builder.commit(APT_PROXY_IMAGE, changes=['CMD ["apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1"]'])
+                raise RuntimeError(f"building {PACKAGE_CACHE_IMAGE}: {installed.output.decode()[-2000:]}")
+            builder.commit(PACKAGE_CACHE_IMAGE, changes=['CMD ["nginx", "-g", "daemon off;"]'])
         finally:
             builder.remove(force=True)
-    APT_PROXY_STORE.mkdir(parents=True, exist_ok=True)
-    docker_client.containers.run(
-        APT_PROXY_IMAGE,
-        # Release files pass through uncached: two containers refreshing one in the same second
-        # made apt-cacher-ng fail both ("Failure to move file ... out of the way") and apt hang
-        # in 2 of 8 fleet containers. Everything they point to is fetched by hash (Debian's
-        # archives publish Acquire-By-Hash), under names that never change, so cached safely.
-        ["apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1", r"DontCacheRequested=/(In)?Release(\.gpg)?$"],
-        name=APT_PROXY,
+    store.mkdir(parents=True, exist_ok=True)
+    config = store.with_name(f"{store.name}.nginx.conf")
+    config.write_text(package_cache_config("/var/cache/package-cache"))
+    return docker_client.containers.run(
+        PACKAGE_CACHE_IMAGE,
+        # NGINX's workers (www-data) write the cache: hand them the store first.
+        ["sh", "-c", 'chown www-data: /var/cache/package-cache && exec nginx -g "daemon off;"'],
+        name=name,
         detach=True,
         network=NETWORK,
-        volumes={str(APT_PROXY_STORE): {"bind": "/var/cache/apt-cacher-ng", "mode": "rw"}},
+        volumes={
+            str(store): {"bind": "/var/cache/package-cache", "mode": "rw"},
+            str(config): {"bind": "/etc/nginx/conf.d/package-cache.conf", "mode": "ro"},
+        },
     )
 
 
-def start(name: str, image: str, publish: dict[int, int] | None = None) -> Container:
-    """Start a fresh systemd container ``name`` from ``image`` and wait until systemd has booted."""
+def check_package_cache(name: str, suite: str = IMAGES["debian:12"].suite, timeout: float = 60) -> None:
+    """Fetch ``suite``'s InRelease through the cache ``name`` as apt would, or fail saying so:
+    a broken cache otherwise shows up as a failed deploy ("No hosts remaining!")."""
+    container = client().containers.get(name)
+    url = f"http://{DEBIAN_ARCHIVE}/debian/dists/{suite}/InRelease"
+    probe = (
+        "import sys, urllib.request\n"
+        f"proxy = urllib.request.ProxyHandler({{'http': 'http://127.0.0.1:{PACKAGE_CACHE_PORT}'}})\n"
+        "try:\n"
+        f"    print(urllib.request.build_opener(proxy).open({url!r}, timeout={timeout}).status)\n"
+        "except Exception as error:\n"
+        "    print(error)\n"
+    )
+    deadline = time.monotonic() + timeout
+    answer = ""
+    # NGINX may still be starting: a refused connection is retried, an answer is final.
+    while time.monotonic() < deadline:
+        answer = container.exec_run(["python3", "-c", probe]).output.decode().strip()
+        if "Connection refused" not in answer:
+            break
+        time.sleep(0.5)
+    if answer != "200":
+        raise RuntimeError(
+            f"the lab's package cache is broken: {name} answered {answer!r} for {url} "
+            f"(its log: docker exec {name} tail /var/log/nginx/package-cache.log /var/log/nginx/error.log)"
+        )
+
+
+def start(name: str, image: str, publish: dict[int, int] | None = None, apt_proxy: str = PACKAGE_CACHE) -> Container:
+    """Start a fresh systemd container ``name`` from ``image``, reaching Debian's archive through
+    the package cache ``apt_proxy``, and wait until systemd has booted."""
     remove(name)
     ensure_network()
-    ensure_apt_proxy()
+    if apt_proxy == PACKAGE_CACHE:
+        ensure_package_cache()
     container = client().containers.run(
         ensure_image(image),
         name=name,
@@ -142,10 +187,9 @@ def start(name: str, image: str, publish: dict[int, int] | None = None) -> Conta
         ports={f"{inside}/tcp": ("127.0.0.1", outside) for inside, outside in (publish or {}).items()},
     )
     # Only Debian's archive goes through the cache; any other repository is reached directly.
-    # Several containers asking the cache for the same index at once made apt fail ("Failure to
-    # move file ... out of the way") or wait forever: retry, and give up on a silent download.
+    # A download that stalls is given up and retried rather than waited on forever.
     apt_settings = [
-        f'Acquire::http::Proxy::{DEBIAN_ARCHIVE} "http://{APT_PROXY}:3142";',
+        f'Acquire::http::Proxy::{DEBIAN_ARCHIVE} "http://{apt_proxy}:{PACKAGE_CACHE_PORT}";',
         'Acquire::Retries "3";',
         'Acquire::http::Timeout "30";',
     ]
