@@ -16,10 +16,18 @@ from pyinfra.operations.util import any_changed
 
 from . import config_file, optional_file, optional_path, sessions
 from .config import HEALTH_CHECK, POLICY_SERVICES, HorizonConfig
-from .look import APPLY_BRANDING, BRANDING_DIR, THEMES_DIR
+from .look import BRANDING_DIR, THEMES_DIR
 from .plugins import INSTALLED_RECORD
 from .policy import POLICY_OVERRIDES_DIR
-from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR, SETTINGS_DROPIN_DIR, STATIC_ROOT
+from .platforms import (
+    DASHBOARD_DIR,
+    HORIZON_USER,
+    MANAGE_PY,
+    SETTINGS_DIR,
+    SETTINGS_DROPIN_DIR,
+    STATIC_ROOT,
+    UWSGI_RUNTIME_DIR,
+)
 from .secret import secret_file
 from .service import STAMPS, checked_or_restored
 from .whole import whole_file
@@ -65,8 +73,11 @@ STATIC_BUILT = f"{STAMPS}/static-files"
 PACKAGES_NEWER_THAN_STATIC = (
     f"find {' '.join(DASHBOARD_PACKAGE_LISTS)} /var/lib/dpkg/info/python3-xstatic*.list -newer {STATIC_BUILT} 2>/dev/null"
 )
+# Left by Horizon's workers when a page failed for want of a block in the offline manifest
+# (see the settings drop-in): the site answers 500 for a reason the deploy owns, and repairs.
+STATIC_FAILED_MARK = f"{UWSGI_RUNTIME_DIR}/static-files-failed"
 STATIC_CURRENT = (
-    f"[ -e {COMPRESS_MANIFEST} ] && [ {STATIC_BUILT} -nt {COMPRESS_MANIFEST} ] && "
+    f"[ -e {COMPRESS_MANIFEST} ] && [ {STATIC_BUILT} -nt {COMPRESS_MANIFEST} ] && [ ! -e {STATIC_FAILED_MARK} ] && "
     f"[ -z \"$({PACKAGES_NEWER_THAN_STATIC}; find {THEMES_DIR} {BRANDING_DIR} {INSTALLED_RECORD} -newer {STATIC_BUILT} 2>/dev/null)\" ]"
 )
 # The static build as this run finds it, one word a line: `built` once a build completed,
@@ -78,19 +89,16 @@ STATIC_STATE = (
 # Horizon's own checks of its settings against the installed release (oslo.upgradecheck): it
 # exits 0 when all pass, 1 with warnings, 2 with failures.
 UPGRADE_CHECK_OUTCOMES = {"exit 0": "all passed", "exit 1": "warnings", "exit 2": "failures"}
-# `manage.py compress` made serial (see the template); operators can run it by hand too.
+# The static build's scripts (see their templates); operators can run them by hand too:
+# `manage.py compress` made serial, the check that the manifest covers the pages Horizon
+# renders, and the whole build, which puts the last good one back if a step or the check fails.
 COMPRESS = "/usr/local/sbin/horizon-compress"
+CHECK_STATIC = "/usr/local/sbin/horizon-check-static"
+BUILD_STATIC = "/usr/local/sbin/horizon-build-static"
 # Any drop-in not root:horizon or readable beyond that group (empty before the package is in).
 LOOSE_DROPINS = (
     f"find {SETTINGS_DROPIN_DIR} -name '*.py' \\( ! -user root -o ! -group {HORIZON_USER} -o -perm /0137 \\) "
     "-print 2>/dev/null || true"
-)
-# Text files get a gzip twin that NGINX sends as it is (gzip_static) to browsers that accept it,
-# instead of compressing them again on every request; under 1 KiB compression gains nothing.
-PRECOMPRESS = (
-    f"find {STATIC_ROOT} -type f \\( -name '*.css' -o -name '*.js' -o -name '*.svg' -o -name '*.html' "
-    "-o -name '*.json' -o -name '*.map' -o -name '*.txt' -o -name '*.eot' -o -name '*.ttf' \\) -size +1k -print0 "
-    "| xargs -0 -r -n 200 -P \"$(nproc)\" gzip -k -f -n -6"
 )
 # Horizon's own generator: 64 characters from the system's random source.
 GENERATE_SECRET_KEY = (
@@ -125,8 +133,10 @@ def customization_module(local: str | None):
 
 def report_upgrade_check(config: HorizonConfig) -> None:
     """``manage.py upgrade_check``'s table in pyinfra's output: a warning unless every check passed."""
-    _, output = host.run_shell_command(config.manage("upgrade_check 2>&1; echo \"exit $?\""))
-    *table, status = output.stdout_lines or ["exit ?"]
+    # A fact, not host.run_shell_command: a fact's command gets the run's --sudo (and its user,
+    # password...), a bare command inside a callback runs as whoever pyinfra connected as.
+    output = host.get_fact(Command, config.manage("upgrade_check 2>&1; echo \"exit $?\""))
+    *table, status = (output or "exit ?").splitlines()
     outcome = UPGRADE_CHECK_OUTCOMES.get(status, f"did not run ({status})")
     report = logger.info if status == "exit 0" else logger.warning
     report(f"{host.name}: Horizon's upgrade checks (manage.py upgrade_check): {outcome}\n" + "\n".join(table))
@@ -195,6 +205,8 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
             customization_module=CUSTOMIZATION_MODULE,
             themes_dir=THEMES_DIR,
             database_password_file=sessions.DATABASE_PASSWORD_FILE,
+            static_failed_mark=STATIC_FAILED_MARK,
+            static_root=STATIC_ROOT,
         )
         for source, path in (
             ("local_settings.py.j2", f"{SETTINGS_DIR}/local_settings.py"),
@@ -214,26 +226,32 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
     )
     # The offline-compression manifest embeds WEBROOT and STATIC_URL: stale, it makes every
     # page answer 500, so it is rebuilt with anything that can change it.
-    compress = config_file(
-        f"Serial static compression {COMPRESS}",
-        "horizon-compress.j2",
-        COMPRESS,
-        mode="0755",
-        dashboard_dir=DASHBOARD_DIR,
-        manage_py=MANAGE_PY,
-        python=config.python,
-    )
+    scripts = [
+        config_file(f"Static build script {path}", source, path, mode="0755", python=config.python, **variables)
+        for source, path, variables in (
+            ("horizon-compress.j2", COMPRESS, {"dashboard_dir": DASHBOARD_DIR, "manage_py": MANAGE_PY}),
+            ("horizon-check-static.j2", CHECK_STATIC, {"dashboard_dir": DASHBOARD_DIR}),
+            (
+                "horizon-build-static.j2",
+                BUILD_STATIC,
+                {
+                    "static_root": STATIC_ROOT,
+                    "stamp": STATIC_BUILT,
+                    "manage_py": MANAGE_PY,
+                    "branding_dir": BRANDING_DIR,
+                    "compress": COMPRESS,
+                    "check": CHECK_STATIC,
+                    "horizon_user": HORIZON_USER,
+                    "failed_mark": STATIC_FAILED_MARK,
+                },
+            ),
+        )
+    ]
     static_state = set((host.get_fact(Command, STATIC_STATE) or "").split())
-    inputs_changed = any_changed(*settings, *packages, *look, compress)
+    inputs_changed = any_changed(*settings, *packages, *look, *scripts)
     static = server.shell(
-        name="Collect, compress and precompress static files",
-        commands=[
-            f"{config.python} {MANAGE_PY} collectstatic --noinput --clear --verbosity 0",
-            APPLY_BRANDING,
-            f"{COMPRESS} --force --verbosity 0",
-            PRECOMPRESS,
-            f"mkdir -p {STAMPS} && touch {STATIC_BUILT}",
-        ],
+        name="Build the static files, check them against the settings",
+        commands=[BUILD_STATIC],
         _if=lambda: "stale" in static_state or inputs_changed(),
     )
     upgrade_checked(config, packages, static_state)

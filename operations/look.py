@@ -16,7 +16,6 @@ from pyinfra.operations import files
 
 from . import optional_file, optional_path
 from .config import HorizonConfig, Theme
-from .platforms import STATIC_ROOT
 
 # Beside the packages' own data, out of their way: apt never touches /usr/local.
 THEMES_DIR = "/usr/local/share/openstack-dashboard/themes"
@@ -25,10 +24,6 @@ BRANDING_DIR = "/usr/local/share/openstack-dashboard/branding"
 # their own, so they show the dashboard's, which the static build replaces with these.
 BRANDING_FILES = {"logo": "logo.svg", "logo_splash": "logo-splash.svg", "favicon": "favicon.ico"}
 BRANDING_PATHS = {key: optional_path(f"{BRANDING_DIR}/{name}") for key, name in BRANDING_FILES.items()}
-# A step of the static build, after collectstatic.
-APPLY_BRANDING = (
-    f"[ ! -d {BRANDING_DIR} ] || find {BRANDING_DIR} -maxdepth 1 -type f -exec cp -f -t {STATIC_ROOT}/dashboard/img {{}} +"
-)
 
 
 @functools.cache

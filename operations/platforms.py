@@ -71,6 +71,8 @@ STATIC_ROOT = "/var/lib/openstack-dashboard/static"
 # Plugins' panel registrations. Horizon's settings import it, yet no package owns it: a plugin
 # package that ships it takes it along when purged, and Horizon no longer starts.
 LOCAL_ENABLED_DIR = "/usr/lib/python3/dist-packages/openstack_dashboard/local/enabled"
+# systemd creates it for each start of uWSGI (RuntimeDirectory), writable by Horizon alone.
+UWSGI_RUNTIME_DIR = "/run/horizon"
 # The package creates this system user and group; uWSGI runs as it.
 HORIZON_USER = "horizon"
 # NGINX's workers run as this user on Debian and Ubuntu; only it may connect to the socket.

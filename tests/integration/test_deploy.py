@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.integration.conftest import describe
@@ -147,21 +149,30 @@ def test_a_keystone_that_does_not_answer_is_a_warning_not_a_failure(target):
     assert back.returncode == 0 and "does not answer" not in back.stderr, describe(back)
 
 
-def test_changing_webroot_converges_to_a_working_site_and_back(target):
+def assert_serves(target, webroot: str) -> None:
+    """The login page under ``webroot`` answers 200 (within a reload's time), and so does
+    every stylesheet and script it names."""
+    page = target.wait_for(webroot + LOGIN[1:])
+    assert page.status == 200 and TITLE in page.body, f"{webroot}: {page.status}"
+    assets = re.findall(r'(?:href|src)=["\']([^"\']+\.(?:css|js))["\']', page.body)
+    assert assets and all(asset.startswith(webroot + "static/") for asset in assets), assets
+    assert {asset: target.get(asset).status for asset in assets} == {asset: 200 for asset in assets}
+
+
+def test_moving_webroot_away_and_back_serves_every_page_after_every_run(target):
+    # Issue 15: the fourth run left every page answering 500, and the fifth changed nothing.
     try:
         moved = target.deploy("horizon_webroot=/dashboard/")
         assert moved.returncode == 0, describe(moved)
-        page = target.wait_for("/dashboard" + LOGIN)
-        assert page.status == 200 and TITLE in page.body
-        asset = static_asset(page.body)
-        assert asset.startswith("/dashboard/static/")
-        assert target.get(asset).status == 200
+        assert_serves(target, "/dashboard/")
         assert target.get("/").headers.get("Location", "").endswith("/dashboard/")
+        again = target.deploy("horizon_webroot=/dashboard/")
+        assert again.returncode == 0 and again.changed == 0, describe(again)
+        assert_serves(target, "/dashboard/")
     finally:
         back = target.deploy()
     assert back.returncode == 0, describe(back)
-    page = target.wait_for(LOGIN)
-    assert page.status == 200 and TITLE in page.body
-    assert target.get(static_asset(page.body)).status == 200
-    again = target.deploy()
-    assert again.changed == 0, describe(again)
+    assert_serves(target, "/")
+    fifth = target.deploy()
+    assert fifth.returncode == 0 and fifth.changed == 0, describe(fifth)
+    assert_serves(target, "/")

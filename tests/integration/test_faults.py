@@ -4,6 +4,8 @@ a serving site alone."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import threading
 import time
@@ -298,3 +300,68 @@ def test_after_a_reboot_the_site_answers_without_anyone_logging_in(target):
     assert target.wait_for("/auth/login/", within=120).status == 200
     for service in SERVICES:
         assert target.host.service(service).is_enabled and target.host.service(service).is_running, service
+
+
+STATIC_ROOT = "/var/lib/openstack-dashboard/static"
+MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
+STATIC_BUILT = "/var/lib/horizon-deploy/static-files"
+COMPRESS = "/usr/local/sbin/horizon-compress"
+DROP_A_KEY = f"""python3 -c '
+import json
+manifest = json.load(open("{MANIFEST}"))
+json.dump({{key: value for key, value in manifest.items() if "angular_template_cache_preloads" not in value}}, open("{MANIFEST}", "w"))
+'"""
+
+
+def test_a_stale_template_fragment_in_memcached_leaves_the_pages_alone(target):
+    # Issue 15's cause: Horizon caches the Angular templates it preloads with Django's cache tag,
+    # inside a compressed block. In memcached, a fragment rendered with other settings (another
+    # WEBROOT) outlived the build, the workers' blocks no longer matched the manifest: 500.
+    # The key of the fragment every page renders with the default theme (_scripts.html).
+    fragment = "make_template_fragment_key('angular', ['template_cache_preloads', 'default'])"
+    stale = "'<script>/dashboard/static/app/from-another-build.html</script>'"
+    script = (
+        "from django.core.cache import cache; from django.core.cache.utils import make_template_fragment_key; "
+        f"cache.set({fragment}, {stale}, 3600)"
+    )
+    target.host.run_test(
+        f"cd /usr/share/openstack-dashboard && runuser -u horizon -- python3 manage.py shell -c {shlex.quote(script)}"
+    )
+    target.host.run_test("systemctl reload horizon")
+    assert target.wait_for("/auth/login/", within=30).status == 200
+    assert statuses_of(target, 4) == [200] * 4
+
+
+def test_a_build_whose_manifest_lacks_a_key_is_refused_and_the_last_good_build_served(target):
+    manifest_before = target.host.file(MANIFEST).content
+    # A compressor that reports success with a short manifest, as django-compressor's thread pool did.
+    target.host.run_test(f"mv {COMPRESS} {COMPRESS}.real")
+    try:
+        target.host.run_test(
+            f"printf '#!/bin/sh\\n{COMPRESS}.real \"$@\" || exit\\n%s\\n' {shlex.quote(DROP_A_KEY)} >{COMPRESS} && chmod 0755 {COMPRESS}"
+        )
+        build = target.host.run("/usr/local/sbin/horizon-build-static")
+    finally:
+        target.host.run_test(f"mv -f {COMPRESS}.real {COMPRESS}")
+    assert build.rc == 1, build.stdout + build.stderr
+    assert re.search(r"key [0-9a-f]{64} is missing from the offline manifest", build.stderr), build.stderr
+    assert "the last good build is back" in build.stderr
+    assert target.host.file(MANIFEST).content == manifest_before
+    assert statuses_of(target, 4) == [200] * 4 and static_files_answer(target)
+    # Refused, the build is stale: the next run builds again, the one after has nothing to do.
+    rebuilt = target.deploy()
+    assert rebuilt.returncode == 0 and "Build the static files, check them against the settings" in steps(rebuilt), describe(rebuilt)
+    again = target.deploy()
+    assert again.returncode == 0 and again.changed == 0, describe(again)
+
+
+def test_a_site_failing_for_want_of_a_manifest_entry_is_repaired_by_the_next_run(target):
+    # The manifest loses an entry behind the deploy's back; its stamp says the build is current.
+    target.host.run_test(f"{DROP_A_KEY} && touch {STATIC_BUILT} && systemctl reload horizon")
+    time.sleep(3)
+    assert statuses_of(target, 2) == [500] * 2
+    repaired = target.deploy()
+    assert repaired.returncode == 0 and "Build the static files, check them against the settings" in steps(repaired), describe(repaired)
+    assert target.wait_for("/auth/login/", within=30).status == 200 and static_files_answer(target)
+    again = target.deploy()
+    assert again.returncode == 0 and again.changed == 0, describe(again)

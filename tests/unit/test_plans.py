@@ -3,6 +3,7 @@
 import pytest
 
 from operations.config import ConfigError
+from operations.horizon import BUILD_STATIC
 from tests.unit.planning import plan
 
 
@@ -69,7 +70,8 @@ def test_plugins_from_pypi_go_into_uwsgis_virtualenv_and_horizon_runs_its_comman
     assert result.ran("/usr/local/sbin/horizon-pip-plugins constraints")
     assert result.ran('/opt/horizon-uwsgi/bin/pip install --constraint "$constraints" heat-dashboard==13.0.0')
     assert result.ran("/usr/local/sbin/horizon-pip-plugins link heat-dashboard")
-    assert result.ran("/opt/horizon-uwsgi/bin/python3 /usr/share/openstack-dashboard/manage.py collectstatic")
+    assert result.ran(BUILD_STATIC)
+    assert "/opt/horizon-uwsgi/bin/python3 /usr/share/openstack-dashboard/manage.py collectstatic" in result.uploads[BUILD_STATIC]
 
 
 def test_sessions_in_a_database_bring_its_driver_the_session_table_and_the_cleanup_timer():

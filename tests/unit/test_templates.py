@@ -6,8 +6,15 @@ import pytest
 
 from operations import render as render_template
 from operations.config import HEALTH_CHECK, POLICY_SERVICES, HostFacts, resolve
-from operations.horizon import API_CA_CERTIFICATE, CUSTOMIZATION_DIR, CUSTOMIZATION_MODULE, SECRET_KEY_FILE
+from operations.horizon import (
+    API_CA_CERTIFICATE,
+    CUSTOMIZATION_DIR,
+    CUSTOMIZATION_MODULE,
+    SECRET_KEY_FILE,
+    STATIC_FAILED_MARK,
+)
 from operations.look import THEMES_DIR
+from operations.platforms import STATIC_ROOT
 from operations.policy import POLICY_OVERRIDES_DIR
 from operations.sessions import DATABASE_PASSWORD_FILE
 from operations.tls import CLIENT_CA
@@ -39,6 +46,8 @@ def render(name, facts=DEBIAN, **data):
         customization_module=CUSTOMIZATION_MODULE,
         themes_dir=THEMES_DIR,
         database_password_file=DATABASE_PASSWORD_FILE,
+        static_failed_mark=STATIC_FAILED_MARK,
+        static_root=STATIC_ROOT,
     )
 
 
@@ -116,12 +125,39 @@ def settings_dropin(**data) -> dict:
         "_cache_sessions": type("C", (), {"SessionStore": object, "CreateError": KeyError, "UpdateError": LookupError}),
         "_PyMemcacheCache": object,
         "_keystoneauth_session": type("K", (), {"Session": session}),
+        "_OfflineGenerationError": type("OfflineGenerationError", (Exception,), {}),
+        "_got_request_exception": type("Signal", (), {"receivers": [], "connect": lambda self, receiver, weak: self.receivers.append(receiver)})(),
     }
     own_code = "\n".join(
-        line for line in source.splitlines() if not line.startswith(("from horizon", "from django", "from keystoneauth1"))
+        line
+        for line in source.splitlines()
+        if not line.startswith(("from horizon", "from django", "from keystoneauth1", "from compressor"))
     )
     exec(compile(own_code, "dropin", "exec"), namespace)
     return namespace
+
+
+def test_template_fragments_are_cached_in_each_process_not_in_memcached():
+    # A fragment in memcached outlived the static build it was compressed with (issue 15).
+    caches = settings_dropin()["CACHES"]
+    assert caches["template_fragments"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_a_page_failing_for_want_of_a_manifest_entry_marks_the_static_files_for_the_next_run(tmp_path, monkeypatch):
+    namespace = settings_dropin()
+    mark = tmp_path / "static-files-failed"
+    monkeypatch.setitem(namespace["_mark_static_files_failed"].__globals__, "_Path", lambda path: mark)
+    (receiver,) = namespace["_got_request_exception"].receivers
+    try:
+        raise KeyError("another failure")
+    except KeyError:
+        receiver(sender=None)
+    assert not mark.exists()
+    try:
+        raise namespace["_OfflineGenerationError"]('key "abc" is missing from offline manifest')
+    except Exception:
+        receiver(sender=None)
+    assert mark.exists()
 
 
 def test_settings_dropin_is_valid_python_with_memcached_sessions():
