@@ -10,6 +10,10 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 from .facts import FileState
 
+# Root's, emptied at every boot; a run killed midway leaves nothing behind in /tmp or a home.
+UPLOADS_PARENT = "/run/horizon-deploy"
+UPLOADS = f"{UPLOADS_PARENT}/uploads"
+
 
 @operation()
 def whole_file(path: str, content: str | bytes, user: str, group: str, mode: str):
@@ -53,8 +57,15 @@ def whole_file(path: str, content: str | bytes, user: str, group: str, mode: str
     directory, name = posixpath.split(path)
     staged = posixpath.join(directory, f".{name}.pyinfra-new")
     # Three round trips: every command to a host costs one, and a cold deploy writes a dozen files.
-    yield StringCommand("mkdir -p", QuoteString(directory), "&& umask 077 && : >", QuoteString(staged))
-    yield FileUploadCommand(BytesIO(data), staged, remote_temp_filename=host.get_temp_filename(staged))
+    yield StringCommand(
+        "mkdir -p", QuoteString(directory), "&& umask 077 && : >", QuoteString(staged),
+        # With --sudo, pyinfra uploads as the SSH user to a temporary file, then copies it into
+        # place as root. In the shared /tmp that file is readable by every user until copied:
+        # here it lands in a directory only the SSH user (sudo's SUDO_USER) can enter.
+        "&& install -d -m 0755", UPLOADS_PARENT,
+        '&& install -d -m 0700 -o "${SUDO_USER:-$(id -un)}"', UPLOADS,
+    )
+    yield FileUploadCommand(BytesIO(data), staged, remote_temp_filename=host.get_temp_filename(staged, temp_directory=UPLOADS))
     yield StringCommand(
         "chown", QuoteString(f"{user}:{group}"), QuoteString(staged),
         "&& chmod", mode, QuoteString(staged),
