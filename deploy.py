@@ -40,7 +40,7 @@ else:
             Service("memcached", memcached.FILES, restart_on=memcached_changes),
             Service(
                 "horizon",
-                uwsgi.FILES + horizon.FILES + policy.FILES,
+                [*uwsgi.FILES, *horizon.service_files(config), *policy.FILES],
                 restart_on=uwsgi_changes.restart,
                 reload_on=[*packages, *pip_plugins, *uwsgi_changes.reload, *horizon_changes.reload, *policy_changes],
             ),

@@ -35,6 +35,7 @@ from .platforms import (
     HORIZON_USER,
     MANAGE_PY,
     PLATFORMS,
+    UPSTREAM_THEMES,
     UWSGI_VENV,
     Platform,
 )
@@ -70,11 +71,10 @@ LOOPBACK = "127.0.0.1"
 HEALTH_CHECK = "healthz"
 # Horizon's POLICY_FILES services.
 POLICY_SERVICES = ("identity", "compute", "volume", "image", "network")
-# The themes Horizon ships and offers by default; operators' themes come after them.
-BUILTIN_THEMES = (("default", "Default", "themes/default"), ("material", "Material", "themes/material"))
 # What makes a directory a Horizon theme: Horizon compiles both into the theme's stylesheet.
 THEME_FILES = ("_variables.scss", "_styles.scss")
-BUILTIN_THEME_NAMES = tuple(name for name, _, _ in BUILTIN_THEMES)
+# The themes upstream Horizon ships; a distribution may add its own (``Platform.themes``).
+BUILTIN_THEME_NAMES = tuple(name for name, _, _ in UPSTREAM_THEMES)
 
 
 @dataclass(frozen=True)
@@ -641,6 +641,7 @@ COERCERS: dict[str, Callable[[Any], Any]] = {
     "websso_choices": _websso_choices,
     "websso_idp_mapping": _websso_idp_mapping,
     "theme_name": _theme_name,
+    "theme_name_or_none": _optional(_theme_name),
     "theme_names": lambda value: tuple(_theme_name(item) for item in _as_list(value)),
     "svg_file_or_none": _optional(_svg_file),
     "icon_file_or_none": _optional(_icon_file),
@@ -755,12 +756,18 @@ def _tls_problems(values: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _theme_problems(values: dict[str, Any]) -> list[str]:
+def _theme_problems(values: dict[str, Any], platform: Platform) -> list[str]:
     if "horizon_themes" not in values:
         return []
-    available = [*BUILTIN_THEME_NAMES] + [theme.name for theme in values["horizon_themes"]]
-    offered = values.get("horizon_selectable_themes") or available
+    own = [name for name, _, _ in platform.themes]
     problems = [
+        f"horizon_themes names {theme.name}, one of Horizon's own themes on {platform.name} ({', '.join(own)})"
+        for theme in values["horizon_themes"]
+        if theme.name in own
+    ]
+    available = own + [theme.name for theme in values["horizon_themes"] if theme.name not in own]
+    offered = values.get("horizon_selectable_themes") or available
+    problems += [
         f"horizon_selectable_themes names {name}, which is neither Horizon's nor one of horizon_themes ({', '.join(available)})"
         for name in offered
         if name not in available
@@ -823,7 +830,7 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
     if values.get("horizon_keystone_domain_choices") and values.get("horizon_keystone_multidomain") is False:
         problems.append("horizon_keystone_domain_choices is set but horizon_keystone_multidomain is false: the "
                         "login page asks for a domain only with multidomain support")
-    problems += _theme_problems(values)
+    problems += _theme_problems(values, platform)
     if values.get("horizon_session_engine") in ("db", "cached_db"):
         needed = [key for key in ("horizon_database_host", "horizon_database_password") if not values.get(key)]
         if needed:
@@ -857,6 +864,8 @@ def resolve(data: dict[str, Any], facts: HostFacts, fleet: Sequence[Node] = ()) 
         memcached_listen=this.memcached_listen(len(fleet)),
         node_address=this.address,
         trusted_proxies=values["horizon_trusted_proxies"] or (),
+        # The distribution's own default: the first of its themes.
+        default_theme=values["horizon_default_theme"] or platform.themes[0][0],
     )
     # Every other field is its key's value as given or defaulted, named without the prefix
     # (horizon_webroot fills webroot).

@@ -326,7 +326,7 @@ SETTINGS: tuple[Setting, ...] = (
         "horizon_themes",
         {},
         "themes",
-        "Themes added to Horizon's own (`default`, `material`), by name: a local directory or tar "
+        "Themes added to Horizon's own (`default`, `material`, and `ubuntu` on Ubuntu), by name: a local directory or tar "
         "archive holding the theme's `_variables.scss` and `_styles.scss` (at its top, under "
         '`static/`, or in one top-level directory), for example `{"acme": "themes/acme.tar.gz"}`, '
         'or `{"acme": {"label": "ACME", "source": "themes/acme"}}` for a label other than the name. '
@@ -335,10 +335,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "horizon_default_theme",
-        "default",
-        "theme_name",
-        "Theme users get until they pick another (`DEFAULT_THEME`): `default`, `material` or one of "
-        "`horizon_themes`.",
+        None,
+        "theme_name_or_none",
+        "Theme users get until they pick another (`DEFAULT_THEME`): `default`, `material` (and "
+        "`ubuntu` on Ubuntu, whose packages add it) or one of `horizon_themes`. Unset: the "
+        "distribution's own, `default` on Debian, `ubuntu` on Ubuntu.",
     ),
     Setting(
         "horizon_selectable_themes",

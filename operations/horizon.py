@@ -24,7 +24,6 @@ from .platforms import (
     HORIZON_USER,
     MANAGE_PY,
     SETTINGS_DIR,
-    SETTINGS_DROPIN_DIR,
     STATIC_ROOT,
     UWSGI_RUNTIME_DIR,
 )
@@ -35,7 +34,7 @@ from .whole import whole_file
 SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
 # Sorted after the distribution's drop-ins (Debian's _0006_debian_cache.py forces a per-process
 # cache that breaks logins across uWSGI workers), so that these settings win.
-SETTINGS_DROPIN = f"{SETTINGS_DROPIN_DIR}/_9000_nginx_uwsgi.py"
+SETTINGS_DROPIN_NAME = "_9000_nginx_uwsgi.py"
 # The operator's CA for the APIs' certificates (horizon_api_ca_certificate).
 API_CA_CERTIFICATE = optional_path(f"{SETTINGS_DIR}/api-ca.pem")
 # The operator's customisation module (horizon_customization_module), alone in a directory put
@@ -44,25 +43,12 @@ CUSTOMIZATION_DIR = f"{SETTINGS_DIR}/python"
 CUSTOMIZATION_PACKAGE = "dashboard_operator"
 CUSTOMIZATION_MODULE = f"{CUSTOMIZATION_PACKAGE}.customization"
 CUSTOMIZATION_FILE = f"{CUSTOMIZATION_DIR}/{CUSTOMIZATION_MODULE.replace('.', '/')}.py"
-SETTINGS_FILES = (f"{SETTINGS_DIR}/local_settings.py", SETTINGS_DROPIN, CUSTOMIZATION_FILE, sessions.DATABASE_PASSWORD_FILE)
 # Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
 # The dashboard's file lists, which dpkg rewrites when it installs or upgrades the packages.
 DASHBOARD_PACKAGE_LISTS = (
     "/var/lib/dpkg/info/openstack-dashboard.list",
     "/var/lib/dpkg/info/python3-django-horizon.list",
-)
-# What a restart makes Horizon read (see services.py): settings, key, static files' manifest,
-# its packages, and the record of its plugins from PyPI (written once they are linked).
-FILES = (
-    *SETTINGS_FILES,
-    INSTALLED_RECORD,
-    SETTINGS_DROPIN_DIR,
-    f"{SETTINGS_DROPIN_DIR}/*.py",
-    SECRET_KEY_FILE,
-    API_CA_CERTIFICATE,
-    COMPRESS_MANIFEST,
-    *DASHBOARD_PACKAGE_LISTS,
 )
 # Touched when the static files are complete. Absent or older than the manifest: a run stopped
 # while building them (or built them before they were precompressed). Older than the packages
@@ -95,15 +81,49 @@ UPGRADE_CHECK_OUTCOMES = {"exit 0": "all passed", "exit 1": "warnings", "exit 2"
 COMPRESS = "/usr/local/sbin/horizon-compress"
 CHECK_STATIC = "/usr/local/sbin/horizon-check-static"
 BUILD_STATIC = "/usr/local/sbin/horizon-build-static"
-# Any drop-in not root:horizon or readable beyond that group (empty before the package is in).
-LOOSE_DROPINS = (
-    f"find {SETTINGS_DROPIN_DIR} -name '*.py' \\( ! -user root -o ! -group {HORIZON_USER} -o -perm /0137 \\) "
-    "-print 2>/dev/null || true"
-)
 # Horizon's own generator: 64 characters from the system's random source.
 GENERATE_SECRET_KEY = (
     "python3 -c 'from horizon.utils.secret_key import generate_key; print(generate_key(64), end=\"\")'"
 )
+
+
+def settings_dropin(config: HorizonConfig) -> str:
+    """Where this host's Horizon reads the deploy's settings drop-in (see ``Platform``)."""
+    return f"{config.platform.settings_dropin_dir}/{SETTINGS_DROPIN_NAME}"
+
+
+def settings_files(config: HorizonConfig) -> tuple[str, ...]:
+    """The settings ``manage.py check`` vets, and the last good copy of which is kept."""
+    return (
+        f"{SETTINGS_DIR}/local_settings.py",
+        settings_dropin(config),
+        CUSTOMIZATION_FILE,
+        sessions.DATABASE_PASSWORD_FILE,
+    )
+
+
+def service_files(config: HorizonConfig) -> tuple[str, ...]:
+    """What a restart makes Horizon read (see service.py): settings, key, static files'
+    manifest, its packages, and the record of its plugins from PyPI (written once linked)."""
+    dropins = config.platform.settings_dropin_dir
+    return (
+        *settings_files(config),
+        INSTALLED_RECORD,
+        dropins,
+        f"{dropins}/*.py",
+        SECRET_KEY_FILE,
+        API_CA_CERTIFICATE,
+        COMPRESS_MANIFEST,
+        *DASHBOARD_PACKAGE_LISTS,
+    )
+
+
+def loose_dropins(config: HorizonConfig) -> str:
+    """Any drop-in not root:horizon or readable beyond that group (none before the package is in)."""
+    return (
+        f"find {config.platform.settings_dropin_dir} -name '*.py' "
+        f"\\( ! -user root -o ! -group {HORIZON_USER} -o -perm /0137 \\) -print 2>/dev/null || true"
+    )
 
 
 class HorizonChanges(NamedTuple):
@@ -210,19 +230,20 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
         )
         for source, path in (
             ("local_settings.py.j2", f"{SETTINGS_DIR}/local_settings.py"),
-            ("horizon-settings.py.j2", SETTINGS_DROPIN),
+            ("horizon-settings.py.j2", settings_dropin(config)),
         )
     ]
     # Django loads the settings, the URLs, every dashboard and the customisation module, as a
     # starting worker would, and runs its system checks.
-    checked_or_restored("horizon", config.manage("check >/dev/null"), SETTINGS_FILES, [*settings, customization])
+    checked_or_restored("horizon", config.manage("check >/dev/null"), settings_files(config), [*settings, customization])
     # The Security Guide's checks 01 and 02 hold for the distribution's drop-ins too: they come
     # root:root 0644 with the package (and again with every upgrade).
-    loose_dropins = host.get_fact(Command, LOOSE_DROPINS)
+    loose = host.get_fact(Command, loose_dropins(config))
+    dropins = config.platform.settings_dropin_dir
     server.shell(
         name="Settings drop-ins owned by root, readable by Horizon only",
-        commands=[f"chown root:{HORIZON_USER} {SETTINGS_DROPIN_DIR}/*.py", f"chmod 0640 {SETTINGS_DROPIN_DIR}/*.py"],
-        _if=lambda: bool(loose_dropins) or any_changed(*packages)(),
+        commands=[f"chown root:{HORIZON_USER} {dropins}/*.py", f"chmod 0640 {dropins}/*.py"],
+        _if=lambda: bool(loose) or any_changed(*packages)(),
     )
     # The offline-compression manifest embeds WEBROOT and STATIC_URL: stale, it makes every
     # page answer 500, so it is rebuilt with anything that can change it.

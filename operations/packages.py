@@ -77,7 +77,7 @@ def install_packages(config: HorizonConfig, sources: Sequence = ()) -> list:
     driver = SESSION_DATABASE_PACKAGES if config.session_engine != "cache" else ()
     installed = install(
         "Install NGINX, memcached, Horizon, uWSGI's requirements and the plugins",
-        BASE_PACKAGES + UWSGI_PACKAGES[config.uwsgi_source] + driver + config.plugins,
+        BASE_PACKAGES + config.platform.packages + UWSGI_PACKAGES[config.uwsgi_source] + driver + config.plugins,
         sources,
     )
     unwanted = [package for package in DASHBOARD_PLUGINS.values() if package not in config.plugins]

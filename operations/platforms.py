@@ -15,6 +15,16 @@ CLOUD_ARCHIVE_KEYRING_PACKAGE = "ubuntu-cloud-keyring"
 CLOUD_ARCHIVE_KEYRING = "/usr/share/keyrings/ubuntu-cloud-keyring.gpg"
 
 
+# Where the distributions' openstack-dashboard puts things (the same on Debian and Ubuntu).
+SETTINGS_DIR = "/etc/openstack-dashboard"
+DEBIAN_SETTINGS_DROPIN_DIR = f"{SETTINGS_DIR}/local_settings.d"
+PACKAGE_DIR = "/usr/lib/python3/dist-packages/openstack_dashboard"
+UBUNTU_SETTINGS_DROPIN_DIR = f"{PACKAGE_DIR}/local/local_settings.d"
+# Horizon's own themes (openstack_dashboard/defaults.py): (name, label, directory).
+UPSTREAM_THEMES = (("default", "Default", "themes/default"), ("material", "Material", "themes/material"))
+# Ubuntu's ubuntu_settings.patch puts its theme first and makes it DEFAULT_THEME.
+UBUNTU_THEMES = (("ubuntu", "Ubuntu", "themes/ubuntu"), *UPSTREAM_THEMES)
+
 @dataclass(frozen=True)
 class Platform:
     name: str
@@ -30,6 +40,15 @@ class Platform:
     # thread pool: the race described in horizon.py) only while this file is executable; kept
     # 0644 with dpkg-statoverride, the build is left to this deploy. None: no way to skip it.
     postinst_static_build_guard: str | None = None
+    # Where Horizon reads settings drop-ins. Upstream reads local/local_settings.d inside its
+    # package; Debian links that to /etc, Ubuntu links only local_settings.py (debian/rules).
+    settings_dropin_dir: str = DEBIAN_SETTINGS_DROPIN_DIR
+    # Horizon's own themes as the distribution patches them, the distribution's default first.
+    themes: tuple[tuple[str, str, str], ...] = UPSTREAM_THEMES
+    # Installed with the dashboard though never started: Ubuntu's openstack-dashboard Depends on
+    # `apache2 | httpd`, which NGINX satisfies, and its postinst calls apache2_invoke, which only
+    # the apache2 package provides (unguarded), so without it the install fails.
+    packages: tuple[str, ...] = ()
 
     def known_releases(self) -> tuple[str, ...]:
         return (self.openstack_release, *self.cloud_archive)
@@ -48,6 +67,10 @@ DASHBOARD_DIR = "/usr/share/openstack-dashboard"
 MANAGE_PY = f"{DASHBOARD_DIR}/manage.py"
 DEBIAN_WSGI_FILE = f"{DASHBOARD_DIR}/wsgi.py"
 
+# What Ubuntu's packaging does differently (its debian/ directory, imported at 3:16.1.0 in
+# NeCTAR-RC/horizon debian/train; the Ubuntu charm's hooks/horizon_utils.py).
+UBUNTU = {"settings_dropin_dir": UBUNTU_SETTINGS_DROPIN_DIR, "themes": UBUNTU_THEMES, "packages": ("apache2",)}
+
 # Keyed by os-release's (ID, VERSION_ID).
 PLATFORMS: dict[tuple[str, str], Platform] = {
     ("debian", "12"): Platform(
@@ -57,20 +80,17 @@ PLATFORMS: dict[tuple[str, str], Platform] = {
         "Debian 13", "trixie", "epoxy", wsgi_file=DEBIAN_WSGI_FILE, postinst_static_build_guard=MANAGE_PY
     ),
     ("ubuntu", "22.04"): Platform(
-        "Ubuntu 22.04", "jammy", "yoga", cloud_archive=("zed", "antelope", "bobcat", "caracal")
+        "Ubuntu 22.04", "jammy", "yoga", cloud_archive=("zed", "antelope", "bobcat", "caracal"), **UBUNTU
     ),
     ("ubuntu", "24.04"): Platform(
-        "Ubuntu 24.04", "noble", "caracal", cloud_archive=("dalmatian", "epoxy", "flamingo", "gazpacho")
+        "Ubuntu 24.04", "noble", "caracal", cloud_archive=("dalmatian", "epoxy", "flamingo", "gazpacho"), **UBUNTU
     ),
 }
 
-# Where the distributions' openstack-dashboard puts things (the same on Debian and Ubuntu).
-SETTINGS_DIR = "/etc/openstack-dashboard"
-SETTINGS_DROPIN_DIR = f"{SETTINGS_DIR}/local_settings.d"
 STATIC_ROOT = "/var/lib/openstack-dashboard/static"
 # Plugins' panel registrations. Horizon's settings import it, yet no package owns it: a plugin
 # package that ships it takes it along when purged, and Horizon no longer starts.
-LOCAL_ENABLED_DIR = "/usr/lib/python3/dist-packages/openstack_dashboard/local/enabled"
+LOCAL_ENABLED_DIR = f"{PACKAGE_DIR}/local/enabled"
 # systemd creates it for each start of uWSGI (RuntimeDirectory), writable by Horizon alone.
 UWSGI_RUNTIME_DIR = "/run/horizon"
 # The package creates this system user and group; uWSGI runs as it.

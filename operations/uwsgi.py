@@ -14,7 +14,7 @@ from .platforms import HORIZON_USER, UWSGI_VENV
 INI = "/etc/uwsgi/horizon.ini"
 UNIT = "/etc/systemd/system/horizon.service"
 BINARIES = {"pip": f"{UWSGI_VENV}/bin/uwsgi", "distro": "/usr/bin/uwsgi-core"}
-# What a restart makes uWSGI read (see services.py), with horizon.FILES.
+# What a restart makes uWSGI read (see service.py), with horizon.service_files().
 FILES = (INI, UNIT, *BINARIES.values())
 
 

@@ -138,3 +138,72 @@ def test_configuration_is_written_beside_its_file_and_renamed_over_it():
         assert path in result.uploads
         assert result.ran(f"chmod 0640 {staged}") or result.ran(f"chmod 0644 {staged}")
         assert result.ran(f"mv -f {staged} {path}")
+
+
+# Ubuntu's packaging, as its debian/ directory has it (imported untouched at 3:16.1.0 in
+# NeCTAR-RC/horizon, branch debian/train, commit 2d0aa8989) and as the Ubuntu charm configures
+# it (openstack/charm-openstack-dashboard, hooks/horizon_utils.py). Ubuntu's archive cannot be
+# reached from the machines this is tested on, so these facts are the plan's inputs.
+UBUNTU_DROPIN = "/usr/lib/python3/dist-packages/openstack_dashboard/local/local_settings.d/_9000_nginx_uwsgi.py"
+DEBIAN_DROPIN = "/etc/openstack-dashboard/local_settings.d/_9000_nginx_uwsgi.py"
+
+
+@pytest.mark.parametrize("platform", ["ubuntu:22.04", "ubuntu:24.04"])
+def test_ubuntu_gets_its_settings_drop_in_where_ubuntus_horizon_reads_it(platform):
+    # Upstream settings.py reads ROOT_PATH/local/local_settings.d; Ubuntu's debian/rules links
+    # only local_settings.py into /etc (`ln -fs /etc/openstack-dashboard/local_settings.py
+    # .../openstack_dashboard/local/local_settings.py`), and the charm's LOCAL_DIR is
+    # os.path.join(DASHBOARD_PKG_DIR, 'local/local_settings.d'). A drop-in under /etc is never
+    # read there: no ALLOWED_HOSTS, every page 400 under Ubuntu's WEBROOT /horizon/.
+    result = plan(platform)
+    assert UBUNTU_DROPIN in result.uploads
+    assert not [path for path in result.uploads if path.startswith("/etc/openstack-dashboard/local_settings.d/")]
+    assert result.ran("find /usr/lib/python3/dist-packages/openstack_dashboard/local/local_settings.d -name '*.py'")
+    assert DEBIAN_DROPIN in plan("debian:12").uploads
+
+
+@pytest.mark.parametrize("platform", ["ubuntu:22.04", "ubuntu:24.04"])
+def test_ubuntu_installs_apache2_with_the_dashboard_and_masks_it_first(platform):
+    # debian/control: openstack-dashboard Depends `apache2 | httpd`, `libapache2-mod-wsgi-py3`;
+    # debian/openstack-dashboard.postinst sources apache2-maintscript-helper only if it exists,
+    # then calls `apache2_invoke enconf $CONF || exit $?` unguarded. NGINX Provides httpd, so apt
+    # may leave apache2 (which ships the helper) out and the postinst fail: it is asked for.
+    commands = plan(platform).commands
+    install = next(i for i, c in enumerate(commands) if "install" in c and "openstack-dashboard" in c)
+    assert " apache2 " in f"{commands[install]} "
+    assert commands.index("ln -s /dev/null /etc/systemd/system/apache2.service") < install
+    debian = next(c for c in plan("debian:12").commands if "install" in c and "openstack-dashboard" in c)
+    assert " apache2" not in debian
+
+
+@pytest.mark.parametrize("platform", ["ubuntu:22.04", "ubuntu:24.04"])
+def test_ubuntu_static_builds_by_the_package_are_noticed_and_redone_by_the_next_run(platform):
+    # debian/openstack-dashboard.postinst, on every configure (install and upgrade): `rm -rf
+    # /var/lib/openstack-dashboard/static/`, `python3 manage.py collectstatic`, `python3
+    # manage.py compress --force`, with no guard Debian's dpkg-statoverride could hold. The
+    # deploy cannot stop it; the package's file list, rewritten by dpkg, marks the build stale.
+    result = plan(platform)
+    assert not result.ran("dpkg-statoverride")
+    assert result.ran("/var/lib/dpkg/info/openstack-dashboard.list") and result.ran("-newer /var/lib/horizon-deploy/static-files")
+    assert plan("debian:12").ran("dpkg-statoverride --update --add root root 644 /usr/share/openstack-dashboard/manage.py")
+
+
+def test_ubuntu_offers_its_own_theme_first_and_makes_it_the_default():
+    # debian/patches/ubuntu_settings.patch: AVAILABLE_THEMES gets ('ubuntu', 'Ubuntu',
+    # 'themes/ubuntu') first and DEFAULT_THEME = 'ubuntu'; python3-django-horizon ships it.
+    assert 'DEFAULT_THEME = "ubuntu"' in plan("ubuntu:24.04").uploads[UBUNTU_DROPIN]
+    assert 'DEFAULT_THEME = "default"' in plan("debian:12").uploads[DEBIAN_DROPIN]
+    chosen = plan("ubuntu:24.04", horizon_default_theme="material", horizon_selectable_themes="ubuntu,material")
+    assert 'DEFAULT_THEME = "material"' in chosen.uploads[UBUNTU_DROPIN]
+    with pytest.raises(ConfigError, match=r"horizon_default_theme = 'ubuntu': expected one of the themes offered \(default, material\)"):
+        plan("debian:12", horizon_default_theme="ubuntu")
+
+
+def test_an_operators_theme_cannot_take_the_name_of_ubuntus_own(tmp_path):
+    theme = tmp_path / "ubuntu"
+    theme.mkdir()
+    for name in ("_variables.scss", "_styles.scss"):
+        (theme / name).write_text("")
+    with pytest.raises(ConfigError, match="horizon_themes names ubuntu, one of Horizon's own themes on Ubuntu 24.04"):
+        plan("ubuntu:24.04", horizon_themes=f'{{"ubuntu": "{theme}"}}')
+    assert 'AVAILABLE_THEMES' in plan("debian:12", horizon_themes=f'{{"ubuntu": "{theme}"}}').uploads[DEBIAN_DROPIN]
