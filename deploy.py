@@ -9,7 +9,7 @@ changes of one step to the restarts and rebuilds of the next. Hosts of the
 
 from pyinfra import host
 
-from operations import horizon, look, memcached, nginx, plugins, policy, sessions, uwsgi
+from operations import horizon, look, memcached, nginx, plugins, policy, sessions, uwsgi, verify
 from operations.apache import disable_apache
 from operations.config import is_load_balancer, load_config, load_load_balancer_config
 from operations.loadbalancer import balance_dashboards
@@ -47,3 +47,4 @@ else:
             Service("nginx", nginx.FILES, reload_on=[*nginx_changes, *horizon_changes.static]),
         ]
     )
+    verify.prove_site(config)

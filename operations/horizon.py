@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
-
 from urllib.parse import urlsplit
 
 from pyinfra import host, logger
@@ -14,11 +14,9 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
-from . import config_file, optional_file, optional_path, sessions
+from . import config_file, optional_file, optional_path, render, sessions
 from .config import HEALTH_CHECK, POLICY_SERVICES, HorizonConfig
 from .look import BRANDING_DIR, THEMES_DIR
-from .plugins import INSTALLED_RECORD
-from .policy import POLICY_OVERRIDES_DIR
 from .platforms import (
     DASHBOARD_DIR,
     HORIZON_USER,
@@ -27,6 +25,8 @@ from .platforms import (
     STATIC_ROOT,
     UWSGI_RUNTIME_DIR,
 )
+from .plugins import INSTALLED_RECORD
+from .policy import POLICY_OVERRIDES_DIR
 from .secret import secret_file
 from .service import STAMPS, checked_or_restored
 from .whole import whole_file
@@ -126,6 +126,35 @@ def loose_dropins(config: HorizonConfig) -> str:
     )
 
 
+def settings_variables(config: HorizonConfig, marker: str | None = None) -> dict:
+    """What the settings templates are rendered with. ``marker`` names the drop-in's content
+    (see ``settings_marker``); by default it is computed."""
+    variables = dict(
+        config=config,
+        secret_key_file=SECRET_KEY_FILE,
+        policy_services=POLICY_SERVICES,
+        policy_overrides_dir=POLICY_OVERRIDES_DIR,
+        health_check=HEALTH_CHECK,
+        api_ca_certificate=API_CA_CERTIFICATE if config.api_ca_certificate else None,
+        customization_dir=CUSTOMIZATION_DIR if config.customization_module else None,
+        customization_module=CUSTOMIZATION_MODULE,
+        themes_dir=THEMES_DIR,
+        database_password_file=sessions.DATABASE_PASSWORD_FILE,
+        static_failed_mark=STATIC_FAILED_MARK,
+        static_root=STATIC_ROOT,
+    )
+    if marker is None:
+        marker = settings_marker(config)
+    return {**variables, "settings_marker": marker}
+
+
+def settings_marker(config: HorizonConfig) -> str:
+    """A digest of the settings drop-in this run writes (rendered without its own marker): the
+    running workers report it, so a run can tell whether they run what it wrote."""
+    unmarked = render("horizon-settings.py.j2", **settings_variables(config, marker=""))
+    return hashlib.sha256(unmarked.encode()).hexdigest()[:16]
+
+
 class HorizonChanges(NamedTuple):
     # Horizon reloads for these...
     reload: list
@@ -208,26 +237,9 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
     api_ca = optional_file("CA certificates of the OpenStack APIs", config.api_ca_certificate, API_CA_CERTIFICATE)
     customization = customization_module(config.customization_module)
     database_password = sessions.database_password(config)
+    variables = settings_variables(config)
     settings = [
-        config_file(
-            f"Horizon settings {path}",
-            source,
-            path,
-            group=HORIZON_USER,
-            mode="0640",
-            config=config,
-            secret_key_file=SECRET_KEY_FILE,
-            policy_services=POLICY_SERVICES,
-            policy_overrides_dir=POLICY_OVERRIDES_DIR,
-            health_check=HEALTH_CHECK,
-            api_ca_certificate=API_CA_CERTIFICATE if config.api_ca_certificate else None,
-            customization_dir=CUSTOMIZATION_DIR if config.customization_module else None,
-            customization_module=CUSTOMIZATION_MODULE,
-            themes_dir=THEMES_DIR,
-            database_password_file=sessions.DATABASE_PASSWORD_FILE,
-            static_failed_mark=STATIC_FAILED_MARK,
-            static_root=STATIC_ROOT,
-        )
+        config_file(f"Horizon settings {path}", source, path, group=HORIZON_USER, mode="0640", **variables)
         for source, path in (
             ("local_settings.py.j2", f"{SETTINGS_DIR}/local_settings.py"),
             ("horizon-settings.py.j2", settings_dropin(config)),

@@ -176,3 +176,28 @@ def test_moving_webroot_away_and_back_serves_every_page_after_every_run(target):
     fifth = target.deploy()
     assert fifth.returncode == 0 and fifth.changed == 0, describe(fifth)
     assert_serves(target, "/")
+
+
+def test_a_run_fails_naming_the_cause_when_horizon_does_not_read_its_settings_drop_in(target):
+    # Ubuntu's situation on Debian: Horizon reads the empty directory left where Debian links
+    # /etc/openstack-dashboard/local_settings.d, while the deploy writes its drop-in there.
+    package_dropins = "/usr/lib/python3/dist-packages/openstack_dashboard/local/local_settings.d"
+    target.host.run_test(f"rm {package_dropins} && mkdir {package_dropins}")
+    try:
+        # A settings change, so that Horizon reloads; a short API timeout, so that the check
+        # gives up waiting for the drop-in's marker after 35 s.
+        refused = target.deploy("horizon_api_timeout=5")
+    finally:
+        target.host.run_test(f"rmdir {package_dropins} && ln -s /etc/openstack-dashboard/local_settings.d {package_dropins}")
+        target.host.run_test("systemctl reload horizon")
+    assert refused.returncode != 0, describe(refused)
+    assert (
+        "the site does not serve this run's configuration: Horizon does not read "
+        "/etc/openstack-dashboard/local_settings.d/_9000_nginx_uwsgi.py: it reads its settings drop-ins from "
+        f"{package_dropins}"
+    ) in refused.stderr, describe(refused)
+    back = target.deploy()
+    assert back.returncode == 0 and "The site serves this run's configuration" in back.stderr, describe(back)
+    assert target.get(LOGIN).status == 200
+    again = target.deploy()
+    assert again.returncode == 0 and again.changed == 0, describe(again)

@@ -38,13 +38,15 @@ class Plan:
         return any(fragment in command for command in self.commands)
 
 
-def plan(platform: str, **data) -> Plan:
-    """Everything deploy.py would do to a fresh ``platform`` host with ``data``."""
+def plan(platform: str, site_check: str = "exit 0", **data) -> Plan:
+    """Everything deploy.py would do to a fresh ``platform`` host with ``data``; the site check
+    at the end of the run answers ``site_check``."""
     name = "@fake/target"
     responses = {
         "cat /etc/os-release": OS_RELEASES[platform].splitlines(),
         "hostname -f": "dash.example.com",
         "getconf NPROCESSORS_ONLN": "2",
+        "horizon-check-site 2>&1": site_check.splitlines(),
     }
     inventory = Inventory(([(name, {**data, "fake_delay": 0, "fake_delay_jitter": 0, "fake_responses": responses})], {}))
     state = State(inventory, Config())

@@ -1,6 +1,7 @@
 """What the deploy plans for each platform, without a host (pyinfra's @fake connector)."""
 
 import pytest
+from pyinfra.api.exceptions import PyinfraError
 
 from operations.config import ConfigError
 from operations.horizon import BUILD_STATIC
@@ -207,3 +208,11 @@ def test_an_operators_theme_cannot_take_the_name_of_ubuntus_own(tmp_path):
     with pytest.raises(ConfigError, match="horizon_themes names ubuntu, one of Horizon's own themes on Ubuntu 24.04"):
         plan("ubuntu:24.04", horizon_themes=f'{{"ubuntu": "{theme}"}}')
     assert 'AVAILABLE_THEMES' in plan("debian:12", horizon_themes=f'{{"ubuntu": "{theme}"}}').uploads[DEBIAN_DROPIN]
+
+
+def test_every_run_ends_with_the_site_check_and_fails_when_it_does():
+    result = plan("debian:12")
+    assert result.commands[-1] == '/usr/local/sbin/horizon-check-site 2>&1; echo "exit $?"'
+    refusal = "the site does not serve this run's configuration: Horizon does not read /etc/x.py\nexit 1"
+    with pytest.raises(PyinfraError, match="^the site does not serve this run's configuration: Horizon does not read /etc/x.py$"):
+        plan("debian:12", site_check=refusal)

@@ -48,6 +48,7 @@ def render(name, facts=DEBIAN, **data):
         database_password_file=DATABASE_PASSWORD_FILE,
         static_failed_mark=STATIC_FAILED_MARK,
         static_root=STATIC_ROOT,
+        settings_marker="0123456789abcdef",
     )
 
 
@@ -126,7 +127,9 @@ def settings_dropin(**data) -> dict:
         "_PyMemcacheCache": object,
         "_keystoneauth_session": type("K", (), {"Session": session}),
         "_OfflineGenerationError": type("OfflineGenerationError", (Exception,), {}),
-        "_got_request_exception": type("Signal", (), {"receivers": [], "connect": lambda self, receiver, weak: self.receivers.append(receiver)})(),
+        "_got_request_exception": type(
+            "Signal", (), {"receivers": [], "connect": lambda self, receiver, weak: self.receivers.append(receiver)}
+        )(),
     }
     own_code = "\n".join(
         line
