@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -47,7 +48,12 @@ def test_admin_logs_in_with_a_browser_and_sees_the_admin_project(browser, fresh,
     browser.find_element(By.ID, "id_username").send_keys(ADMIN)
     browser.find_element(By.ID, "id_password").send_keys(ready_keystone.admin_password)
     browser.find_element(By.ID, "loginBtn").click()
-    WebDriverWait(browser, 60).until(expected_conditions.title_is("Projects - OpenStack Dashboard"))
+    try:
+        WebDriverWait(browser, 60).until(expected_conditions.title_is("Projects - OpenStack Dashboard"))
+    except TimeoutException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / f"login-failed-{re.sub(r'[^a-z0-9]+', '-', image)}.png"))
+        raise AssertionError(f"after logging in: {browser.title!r} at {browser.current_url}") from None
     projects = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#tenants tbody td:nth-child(2)")]
     assert ADMIN in projects
     assert browser.find_element(By.CSS_SELECTOR, ".user-menu .user-name").text == ADMIN
