@@ -16,8 +16,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.apache import APACHE_STOCK, APACHE_TUNED, NGINX_UWSGI, Server, install_apache_variants, start_apache_variants
 from benchmarks import lab_container
+from benchmarks.apache import APACHE_STOCK, APACHE_TUNED, NGINX_UWSGI, Server, install_apache_variants, start_apache_variants
 from benchmarks.wrk import WrkResult, run, wrk
 from inventory import LAB_CONTAINER, LAB_KEYSTONE, LAB_PORT
 from lab import identity, targets

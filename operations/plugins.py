@@ -69,7 +69,11 @@ def registered(config: HorizonConfig, removed: list) -> list:
     lines = (host.get_fact(Command, f"[ ! -x {SCRIPT} ] || {SCRIPT} check {names}") or "").split("\n")
     found = dict(line[2:].split(" ") for line in lines if line.startswith("= "))
     # Compared as versions: pip's and pyinfra's string comparison take 8.0 for other than 8.0.0.
-    outdated = [f"{name}=={version}" for name, version in config.pip_plugins if name not in found or Version(found[name]) != Version(version)]
+    outdated = [
+        f"{name}=={version}"
+        for name, version in config.pip_plugins
+        if name not in found or Version(found[name]) != Version(version)
+    ]
     if outdated:
         # Not quiet: when the constraints refuse a release, pip says which one wants what.
         installed = server.shell(

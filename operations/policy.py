@@ -30,7 +30,8 @@ def overrides_yaml(rules) -> str:
 def configure_policy_overrides(config: HorizonConfig) -> list:
     """
     ``horizon_policy_overrides`` as ``POLICY_OVERRIDES_DIR/SERVICE/horizon-deploy.yaml``,
-    readable by Horizon only; the file of a service no longer listed is removed. Returns the operations whose change needs Horizon reloaded (it reads policy once).
+    readable by Horizon only; the file of a service no longer listed is removed. Returns the
+    operations whose change needs Horizon reloaded (it reads policy once).
     """
     wanted = {f"{POLICY_OVERRIDES_DIR}/{service}/{OVERRIDES_FILE}": rules for service, rules in config.policy_overrides}
     written = [

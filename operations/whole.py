@@ -8,6 +8,7 @@ from io import BytesIO
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+
 from .facts import FileState
 
 # Root's, emptied at every boot; a run killed midway leaves nothing behind in /tmp or a home.

@@ -137,7 +137,8 @@ def test_secret_key_never_appears_in_the_configuration_repr():
 
 
 def test_extra_repository_needs_url_suite_and_key_together():
-    with pytest.raises(ConfigError, match="horizon_apt_repository_url is set but horizon_apt_repository_suite, horizon_apt_repository_key is not"):
+    expected = "horizon_apt_repository_url is set but horizon_apt_repository_suite, horizon_apt_repository_key is not"
+    with pytest.raises(ConfigError, match=expected):
         resolve({"horizon_apt_repository_url": "http://mirror.example.com/debian"}, DEBIAN)
 
 
@@ -360,7 +361,8 @@ def test_websso_mapping_and_initial_choice_must_name_offered_choices():
         resolve({"horizon_websso_choices": {"oidc": "OpenID Connect"}, "horizon_websso_idp_mapping": {"acme": ["idp", "saml2"]}}, DEBIAN)
     assert "horizon_websso_idp_mapping maps acme, which horizon_websso_choices does not offer" in str(error.value)
     assert "horizon_websso_initial_choice = 'credentials': expected one of horizon_websso_choices (oidc)" in str(error.value)
-    with pytest.raises(ConfigError, match=r"horizon_websso_idp_mapping = .*: expected a mapping of login choices to \[identity provider, protocol\]"):
+    expected = r"horizon_websso_idp_mapping = .*: expected a mapping of login choices to \[identity provider, protocol\]"
+    with pytest.raises(ConfigError, match=expected):
         resolve({"horizon_websso_idp_mapping": '{"acme": "idp"}'}, DEBIAN)
 
 
