@@ -35,6 +35,8 @@ LAB_DATA = {
 SECRETS_FROM_ENVIRONMENT = {
     "horizon_secret_key": "HORIZON_SECRET_KEY",
     "horizon_database_password": "HORIZON_DATABASE_PASSWORD",
+    # pyinfra's own host data for sudo's password, with --sudo (over SSH as a user whose sudo asks).
+    "_sudo_password": "HORIZON_SUDO_PASSWORD",
 }
 SECRETS = {key: os.environ[name] for key, name in SECRETS_FROM_ENVIRONMENT.items() if os.environ.get(name)}
 

@@ -13,6 +13,8 @@ command -v apt-ftparchive >/dev/null || need+=(apt-utils)
 command -v gpg >/dev/null || need+=(gnupg)
 # The fleet test brings its own certificate.
 command -v openssl >/dev/null || need+=(openssl)
+# The lab's hosts are also reached over SSH, with a key made here.
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
 # The browser tests drive Debian's Chromium through its matching chromedriver.
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)

@@ -4,8 +4,10 @@
 # No container registry is reachable from these machines, so images come from
 # debootstrap + `docker import`. The image is a plain "fresh host": systemd as
 # init, CA certificates (including this machine's extra ones, because HTTPS
-# from containers goes through an inspecting proxy) and python3, as a Debian
-# cloud image has. Everything Horizon needs is installed by the deploy itself.
+# from containers goes through an inspecting proxy), python3, an SSH server and
+# sudo, as a Debian cloud image has. Everything Horizon needs is installed by the
+# deploy itself. The tag names this script's content (see lab/targets.py), so a
+# change here builds a new image instead of reusing the old one.
 #
 # usage: lab/build-image.sh SUITE TAG     e.g. lab/build-image.sh bookworm horizon-lab/debian:12
 set -euo pipefail
@@ -24,7 +26,7 @@ trap 'rm -rf "$root"' EXIT
 
 echo "building $tag from $suite (debootstrap, about a minute)" >&2
 debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,ca-certificates,python3,iproute2,procps \
+    --include=systemd,systemd-sysv,dbus,ca-certificates,python3,iproute2,procps,openssh-server,sudo \
     "$suite" "$root" "$mirror" >"$root.log" 2>&1 || { tail -20 "$root.log" >&2; exit 1; }
 rm -f "$root.log"
 

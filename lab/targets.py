@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import subprocess
@@ -52,12 +53,15 @@ def client() -> docker.DockerClient:
 
 
 def ensure_image(name: str) -> str:
-    """The local tag for ``name`` (``debian:12``), built once; other names are used as they are."""
+    """The local tag for ``name`` (``debian:12``), built once for each version of
+    ``build-image.sh``; other names are used as they are."""
     image = IMAGES.get(name)
     if image is None:
         return name
-    subprocess.run([str(ROOT / "lab" / "build-image.sh"), image.suite, image.tag], check=True)
-    return image.tag
+    script = ROOT / "lab" / "build-image.sh"
+    tag = f"{image.tag}-{hashlib.sha256(script.read_bytes()).hexdigest()[:12]}"
+    subprocess.run([str(script), image.suite, tag], check=True)
+    return tag
 
 
 @contextlib.contextmanager
@@ -198,6 +202,46 @@ def start(name: str, image: str, publish: dict[int, int] | None = None, apt_prox
     return container
 
 
+# Hosts reached over SSH log in as this user, with the lab's key, and become root with sudo:
+# the `debian` or `ubuntu` user of a cloud image. Another user, with no sudo, stands for
+# everyone else on a shared host.
+SSH_USER = "deploy"
+SSH_KEY = Path(os.environ.get("HORIZON_LAB_SSH_KEY", "/var/cache/horizon-lab/ssh/id_ed25519"))
+OTHER_USER = "someone-else"
+
+
+def ensure_ssh_key() -> Path:
+    """The lab's SSH key (ed25519, no passphrase), made once on this machine."""
+    with lab_lock():
+        if not SSH_KEY.exists():
+            SSH_KEY.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "horizon-lab", "-f", str(SSH_KEY)], check=True)
+    return SSH_KEY
+
+
+def open_ssh(container: Container, sudo_password: str | None = None) -> int:
+    """Give ``container`` the SSH user (the lab's key; sudo for everything, asking for
+    ``sudo_password`` when one is given) and the other user; the port its SSH server answers
+    on this machine's loopback (published as 22 when the container started)."""
+    public_key = ensure_ssh_key().with_suffix(".pub").read_text().strip()
+    rule = f"{SSH_USER} ALL=(ALL:ALL) {'ALL' if sudo_password else 'NOPASSWD: ALL'}"
+    setup = (
+        f"set -e; useradd --create-home --shell /bin/bash {SSH_USER}; useradd --create-home --shell /bin/bash {OTHER_USER}; "
+        f"install -d -m 0700 -o {SSH_USER} -g {SSH_USER} /home/{SSH_USER}/.ssh; "
+        f'printf "%s\\n" "$1" >/home/{SSH_USER}/.ssh/authorized_keys; '
+        f"chown {SSH_USER}: /home/{SSH_USER}/.ssh/authorized_keys; chmod 0600 /home/{SSH_USER}/.ssh/authorized_keys; "
+        f'printf "%s\\n" "$2" >/etc/sudoers.d/{SSH_USER}; chmod 0440 /etc/sudoers.d/{SSH_USER}; visudo -cq'
+    )
+    done = container.exec_run(["sh", "-c", setup, "sh", public_key, rule])
+    if done.exit_code != 0:
+        raise RuntimeError(f"{container.name}: SSH user: {done.output.decode()}")
+    if sudo_password:
+        # On chpasswd's standard input, never on a command line.
+        subprocess.run(["docker", "exec", "-i", container.name, "chpasswd"], input=f"{SSH_USER}:{sudo_password}\n", text=True, check=True)
+    container.reload()
+    return int(container.ports["22/tcp"][0]["HostPort"])
+
+
 def wait_for_boot(container: Container, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     state = ""
@@ -226,18 +270,22 @@ class DeployRun:
         return [op["name"] for op in self.results["operations"] if op["success"]]
 
 
-def pyinfra_command(*data: str, json_output: bool = True, inventory: str = "inventory.py", deploy: str = "deploy.py") -> list[str]:
-    """``pyinfra -y [--json] [--data k=v ...] INVENTORY DEPLOY``, as users run it."""
-    command = [str(ROOT / ".venv" / "bin" / "pyinfra"), "-y"] + (["--json"] if json_output else [])
+def pyinfra_command(
+    *data: str, json_output: bool = True, inventory: str = "inventory.py", deploy: str = "deploy.py", flags: tuple[str, ...] = ()
+) -> list[str]:
+    """``pyinfra -y [--json] [FLAGS] [--data k=v ...] INVENTORY DEPLOY``, as users run it."""
+    command = [str(ROOT / ".venv" / "bin" / "pyinfra"), "-y", *flags] + (["--json"] if json_output else [])
     for item in data:
         command += ["--data", item]
     return command + [inventory, deploy]
 
 
-def start_deploy(*data: str, inventory: str = "inventory.py", env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_deploy(
+    *data: str, inventory: str = "inventory.py", env: dict[str, str] | None = None, flags: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """Start ``deploy.py`` against ``inventory``; its output is collected by ``finish_deploy``."""
     return subprocess.Popen(
-        pyinfra_command(*data, inventory=inventory),
+        pyinfra_command(*data, inventory=inventory, flags=flags),
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
@@ -272,9 +320,11 @@ def finish_deploy(process: subprocess.Popen, on_stderr_line: Callable[[str], Non
     return DeployRun(process.returncode, results, stdout, stderr)
 
 
-def run_deploy(*data: str, inventory: str = "inventory.py", env: dict[str, str] | None = None) -> DeployRun:
+def run_deploy(
+    *data: str, inventory: str = "inventory.py", env: dict[str, str] | None = None, flags: tuple[str, ...] = ()
+) -> DeployRun:
     """Run ``deploy.py`` against ``inventory`` and collect pyinfra's JSON results."""
-    return finish_deploy(start_deploy(*data, inventory=inventory, env=env))
+    return finish_deploy(start_deploy(*data, inventory=inventory, env=env, flags=flags))
 
 
 def lab_environment(container: str) -> dict[str, str]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections import Counter
 import time
+from collections import Counter
 
 import pytest
 

@@ -14,7 +14,6 @@ import requests
 from lab.identity import ADMIN
 from tests.integration.conftest import handshake
 
-
 # systemd-analyze's exposure scale: 0 is fully sandboxed, 10 is not at all. Measured: 1.6 on Debian 12.
 MAX_EXPOSURE = 2.0
 MANAGED_CONFIGURATION = [
