@@ -263,7 +263,11 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
         config_file(f"Static build script {path}", source, path, mode="0755", python=config.python, **variables)
         for source, path, variables in (
             ("horizon-compress.j2", COMPRESS, {"dashboard_dir": DASHBOARD_DIR, "manage_py": MANAGE_PY}),
-            ("horizon-check-static.j2", CHECK_STATIC, {"dashboard_dir": DASHBOARD_DIR}),
+            (
+                "horizon-check-static.j2",
+                CHECK_STATIC,
+                {"dashboard_dir": DASHBOARD_DIR, "marker": variables["settings_marker"], "dropin": settings_dropin(config)},
+            ),
             (
                 "horizon-build-static.j2",
                 BUILD_STATIC,

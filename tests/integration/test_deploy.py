@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 
 import pytest
 
@@ -179,23 +180,32 @@ def test_moving_webroot_away_and_back_serves_every_page_after_every_run(target):
 
 
 def test_a_run_fails_naming_the_cause_when_horizon_does_not_read_its_settings_drop_in(target):
-    # Ubuntu's situation on Debian: Horizon reads the empty directory left where Debian links
-    # /etc/openstack-dashboard/local_settings.d, while the deploy writes its drop-in there.
+    # Ubuntu's situation on Debian: where Debian links /etc/openstack-dashboard/local_settings.d,
+    # Horizon reads a directory of its own holding Debian's drop-ins but not the deploy's,
+    # while the deploy goes on writing its drop-in under /etc. The secret key comes from the
+    # distribution's settings there, as Ubuntu's local_settings.py has it.
     package_dropins = "/usr/lib/python3/dist-packages/openstack_dashboard/local/local_settings.d"
-    target.host.run_test(f"rm {package_dropins} && mkdir {package_dropins}")
+    secret_key = "from horizon.utils import secret_key\nSECRET_KEY = secret_key.read_from_file('/etc/openstack-dashboard/secret_key')"
+    target.host.run_test(
+        f"rm {package_dropins} && cp -a /etc/openstack-dashboard/local_settings.d {package_dropins} "
+        f"&& rm {package_dropins}/_9000_nginx_uwsgi.py && printf '%s\\n' {shlex.quote(secret_key)} >{package_dropins}/_0000_key.py"
+    )
+    cause = (
+        "Horizon does not read /etc/openstack-dashboard/local_settings.d/_9000_nginx_uwsgi.py: "
+        f"it reads its settings drop-ins from {package_dropins}"
+    )
     try:
-        # A settings change, so that Horizon reloads; a short API timeout, so that the check
-        # gives up waiting for the drop-in's marker after 35 s.
-        refused = target.deploy("horizon_api_timeout=5")
-    finally:
-        target.host.run_test(f"rmdir {package_dropins} && ln -s /etc/openstack-dashboard/local_settings.d {package_dropins}")
+        # Horizon restarted by hand: a run with nothing to change ends with the site check.
         target.host.run_test("systemctl reload horizon")
-    assert refused.returncode != 0, describe(refused)
-    assert (
-        "the site does not serve this run's configuration: Horizon does not read "
-        "/etc/openstack-dashboard/local_settings.d/_9000_nginx_uwsgi.py: it reads its settings drop-ins from "
-        f"{package_dropins}"
-    ) in refused.stderr, describe(refused)
+        unchanged = target.deploy()
+        # A settings change: the static build's own check refuses it before any reload.
+        changed = target.deploy("horizon_api_timeout=5")
+    finally:
+        target.host.run_test(f"rm -r {package_dropins} && ln -s /etc/openstack-dashboard/local_settings.d {package_dropins}")
+        target.host.run_test("systemctl reload horizon")
+    assert unchanged.returncode != 0, describe(unchanged)
+    assert f"the site does not serve this run's configuration: {cause}" in unchanged.stderr, describe(unchanged)
+    assert changed.returncode != 0 and cause in changed.stderr, describe(changed)
     back = target.deploy()
     assert back.returncode == 0 and "The site serves this run's configuration" in back.stderr, describe(back)
     assert target.get(LOGIN).status == 200
