@@ -278,7 +278,7 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
                     "branding_dir": BRANDING_DIR,
                     "compress": COMPRESS,
                     "check": CHECK_STATIC,
-                    "horizon_user": HORIZON_USER,
+                    "uwsgi_user": HORIZON_USER,
                     "failed_mark": STATIC_FAILED_MARK,
                 },
             ),

@@ -68,7 +68,7 @@ MANAGE_PY = f"{DASHBOARD_DIR}/manage.py"
 DEBIAN_WSGI_FILE = f"{DASHBOARD_DIR}/wsgi.py"
 
 # What Ubuntu's packaging does differently (its debian/ directory, imported at 3:16.1.0 in
-# NeCTAR-RC/horizon debian/train; the Ubuntu charm's hooks/horizon_utils.py).
+# NeCTAR-RC/horizon debian/train; the Ubuntu charm, openstack/charm-openstack-dashboard).
 UBUNTU = {"settings_dropin_dir": UBUNTU_SETTINGS_DROPIN_DIR, "themes": UBUNTU_THEMES, "packages": ("apache2",)}
 
 # Keyed by os-release's (ID, VERSION_ID).
