@@ -16,7 +16,11 @@ from operations.loadbalancer import balance_dashboards
 from operations.packages import install_packages
 from operations.repository import configure_repositories
 from operations.service import Service, run_services
+from operations.sudo_password import send_sudo_password_on_stdin
 from operations.tls import install_certificates
+
+# Over SSH, before the first command: sudo's password, if it has one, never on a command line.
+send_sudo_password_on_stdin()
 
 # Bad host data stops the run here, before any host has been changed.
 if is_load_balancer(host):
