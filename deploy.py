@@ -32,11 +32,13 @@ else:
     packages = install_packages(config, sources)
     uwsgi_changes = uwsgi.install_uwsgi(config)
     pip_plugins = plugins.install_pip_plugins(config)
-    horizon_changes = horizon.configure_horizon(config, [*packages, *pip_plugins], look.install_look(config))
+    look_changes = look.install_look(config)
+    horizon_changes = horizon.configure_horizon(config, [*packages, *pip_plugins], look_changes)
     sessions.configure_session_database(config, horizon_changes.reload)
     policy_changes = policy.configure_policy_overrides(config)
     memcached_changes = memcached.configure_memcached(config)
-    nginx_changes = nginx.configure_nginx(config, certificates=install_certificates(config))
+    certificates = install_certificates(config)
+    nginx_changes = nginx.configure_nginx(config, certificates=certificates)
     run_services(
         [
             # Not on package changes: a restart logs everyone out, and the deploy never upgrades

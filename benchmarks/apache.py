@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmarks.wrk import run
-from operations.tls import CERTIFICATE, KEY
+from operations.layout import TLS_CERTIFICATE, TLS_KEY
 
 STOCK_SITE = "/etc/apache2/sites-available/openstack-dashboard-ssl.conf"
 
@@ -52,8 +52,8 @@ for name in stock tuned; do
     rm -f /etc/apache2-$name/sites-enabled/*
 done
 sed -e 's/<VirtualHost \\*:443>/<VirtualHost *:{APACHE_STOCK.port}>/' \\
-    -e 's|SSLCertificateFile .*|SSLCertificateFile {CERTIFICATE}|' \\
-    -e 's|SSLCertificateKeyFile .*|SSLCertificateKeyFile {KEY}|' \\
+    -e 's|SSLCertificateFile .*|SSLCertificateFile {TLS_CERTIFICATE}|' \\
+    -e 's|SSLCertificateKeyFile .*|SSLCertificateKeyFile {TLS_KEY}|' \\
     {STOCK_SITE} >/etc/apache2-stock/sites-enabled/horizon.conf
 sed -i -e 's/^export APACHE_RUN_USER=.*/export APACHE_RUN_USER=horizon/' \
     -e 's/^export APACHE_RUN_GROUP=.*/export APACHE_RUN_GROUP=horizon/' /etc/apache2-stock/envvars
@@ -105,7 +105,7 @@ def start_apache_variants(container) -> None:
     processes, threads = uwsgi_workers(container)
     script_alias = run(container, f"grep -m1 WSGIScriptAlias {STOCK_SITE}").strip()
     site = TUNED_SITE.format(
-        port=APACHE_TUNED.port, certificate=CERTIFICATE, key=KEY, processes=processes, threads=threads,
+        port=APACHE_TUNED.port, certificate=TLS_CERTIFICATE, key=TLS_KEY, processes=processes, threads=threads,
         script_alias=script_alias,
     )
     run(container, f"cat >/etc/apache2-tuned/sites-enabled/horizon.conf <<'SITE'\n{site}SITE\n")

@@ -20,7 +20,8 @@ from pathlib import Path
 from inventory import LAB_DATA
 from lab import targets
 from operations.defaults import DEFAULTS
-from operations.platforms import BASE_PACKAGES, UWSGI_PACKAGES, UWSGI_VENV
+from operations.layout import UWSGI_VENV
+from operations.platforms import BASE_PACKAGES, UWSGI_PACKAGES
 
 PREFIX = "horizon-bench-"
 # The floor's steps, timed one by one.

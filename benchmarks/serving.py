@@ -21,7 +21,7 @@ from benchmarks.apache import APACHE_STOCK, APACHE_TUNED, NGINX_UWSGI, Server, i
 from benchmarks.wrk import WrkResult, run, wrk
 from inventory import LAB_CONTAINER, LAB_KEYSTONE, LAB_PORT
 from lab import identity, targets
-from operations.tls import CERTIFICATE
+from operations.layout import TLS_CERTIFICATE
 from tests.integration.dashboard import LOGIN, PROJECTS, DashboardUser, static_asset, title
 
 SERVERS = (NGINX_UWSGI, APACHE_STOCK, APACHE_TUNED)
@@ -116,7 +116,7 @@ def visit(container) -> tuple[str, str]:
     secure = run(targets.client().containers.get(LAB_KEYSTONE), "cat /root/.config/openstack/secure.yaml")
     password = json.loads(secure)["clouds"]["lab"]["auth"]["password"]
     with tempfile.NamedTemporaryFile("w", suffix=".pem") as certificate:
-        certificate.write(run(container, f"cat {CERTIFICATE}"))
+        certificate.write(run(container, f"cat {TLS_CERTIFICATE}"))
         certificate.flush()
         user = DashboardUser(f"https://localhost:{LAB_PORT}/", certificate.name)
         asset = static_asset(user.get(LOGIN).text)

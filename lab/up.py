@@ -9,7 +9,7 @@ import urllib.request
 
 from inventory import LAB_CONTAINER, LAB_KEYSTONE, LAB_PORT
 from lab import identity, targets
-from operations.tls import CERTIFICATE
+from operations.layout import TLS_CERTIFICATE
 
 
 def main(image: str = "debian:12") -> int:
@@ -23,7 +23,7 @@ def main(image: str = "debian:12") -> int:
     if run.returncode != 0:
         return run.returncode
     # The lab's certificate is self-signed: trust exactly it, as a browser told to would.
-    certificate = container.exec_run(["cat", CERTIFICATE]).output.decode()
+    certificate = container.exec_run(["cat", TLS_CERTIFICATE]).output.decode()
     context = ssl.create_default_context(cadata=certificate)
     url = f"https://localhost:{LAB_PORT}/"
     with urllib.request.urlopen(url + "auth/login/", timeout=30, context=context) as response:

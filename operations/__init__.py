@@ -12,6 +12,7 @@ from pyinfra import host
 from pyinfra.operations import files
 
 from .facts import probe, probed
+from .layout import LAYOUT
 from .whole import whole_file
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -25,6 +26,10 @@ ENVIRONMENT = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+# Every template knows the host's paths, users and ports as ``layout``.
+ENVIRONMENT.globals["layout"] = LAYOUT
 
 
 def render(name: str, **variables) -> str:

@@ -7,6 +7,8 @@ from pyinfra.api import deploy
 from pyinfra.facts.systemd import SystemdEnabled
 from pyinfra.operations import files, systemd
 
+from .layout import SYSTEMD_UNITS
+
 APACHE_UNIT = "apache2.service"
 
 
@@ -28,7 +30,7 @@ def disable_apache():
         host.noop("Apache is not installed: nothing to stop")
     masked = files.link(
         name="Mask Apache",
-        path=f"/etc/systemd/system/{APACHE_UNIT}",
+        path=f"{SYSTEMD_UNITS}/{APACHE_UNIT}",
         target="/dev/null",
     )
     systemd.daemon_reload(name="Reload systemd after masking Apache", _if=masked.did_change)

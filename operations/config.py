@@ -27,18 +27,20 @@ from pyinfra.api.exceptions import PyinfraError
 
 from . import TEMPLATES
 from .defaults import DEFAULTS, SETTINGS, Setting
-from .platforms import (
+from .layout import (
     DASHBOARD_DIR,
-    DASHBOARD_PLUGINS,
     FREE_SPACE_ALWAYS,
     FREE_SPACE_FOR_PACKAGES,
+    HEALTH_CHECK,
     HORIZON_USER,
     MANAGE_PY,
-    PLATFORMS,
-    UPSTREAM_THEMES,
-    UWSGI_VENV,
-    Platform,
+    MEMCACHED_PORT,
+    POLICY_SERVICES,
+    SETTINGS_DROPIN_NAME,
+    SYSTEM_PYTHON,
+    UWSGI_VENV_PYTHON,
 )
+from .platforms import DASHBOARD_PLUGINS, PLATFORMS, UPSTREAM_THEMES, Platform
 
 
 class ConfigError(PyinfraError):
@@ -55,7 +57,7 @@ class HostFacts:
     cpus: int
     # The inventory name pyinfra knows the host by.
     name: str = "localhost"
-    # MiB available on the file system of each path the deploy writes to (see platforms).
+    # MiB available on the file system of each path the deploy writes to (see layout).
     free_space: dict[str, int] = field(default_factory=dict)
     packages_missing: bool = False
 
@@ -64,13 +66,7 @@ class HostFacts:
 # of them. Without a `horizon` group, every host that is not a load balancer serves it.
 DASHBOARD_GROUP = "horizon"
 LOAD_BALANCER_GROUP = "horizon_loadbalancers"
-MEMCACHED_PORT = 11211
 LOOPBACK = "127.0.0.1"
-# Under WEBROOT: answered by Horizon's workers before sessions, CSRF or templates (the settings
-# drop-in), for load balancers and monitoring.
-HEALTH_CHECK = "healthz"
-# Horizon's POLICY_FILES services.
-POLICY_SERVICES = ("identity", "compute", "volume", "image", "network")
 # What makes a directory a Horizon theme: Horizon compiles both into the theme's stylesheet.
 THEME_FILES = ("_variables.scss", "_styles.scss")
 # The themes upstream Horizon ships; a distribution may add its own (``Platform.themes``).
@@ -204,9 +200,14 @@ class HorizonConfig:
         return f"{self.webroot}{HEALTH_CHECK}"
 
     @property
+    def settings_dropin(self) -> str:
+        """Where this host's Horizon reads the deploy's settings drop-in (see ``Platform``)."""
+        return f"{self.platform.settings_dropin_dir}/{SETTINGS_DROPIN_NAME}"
+
+    @property
     def python(self) -> str:
         """The Python Horizon runs in: uWSGI's virtualenv, where plugins from PyPI are, or the system's."""
-        return f"{UWSGI_VENV}/bin/python3" if self.uwsgi_source == "pip" else "/usr/bin/python3"
+        return UWSGI_VENV_PYTHON if self.uwsgi_source == "pip" else SYSTEM_PYTHON
 
     def manage(self, command: str) -> str:
         """``manage.py command`` as the uWSGI user, who must read the settings, in that Python."""

@@ -15,56 +15,46 @@ from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
 from . import config_file, optional_file, optional_path, render, sessions
-from .config import HEALTH_CHECK, POLICY_SERVICES, HorizonConfig
-from .look import BRANDING_DIR, THEMES_DIR
-from .platforms import (
-    DASHBOARD_DIR,
+from .config import HorizonConfig
+from .layout import (
+    API_CA_CERTIFICATE,
+    BRANDING_DIR,
+    BUILD_STATIC,
+    CHECK_STATIC,
+    COMPRESS,
+    COMPRESS_MANIFEST,
+    CUSTOMIZATION_DIR,
+    CUSTOMIZATION_FILE,
+    CUSTOMIZATION_PACKAGE,
+    DASHBOARD_PACKAGE_LISTS,
+    DATABASE_PASSWORD_FILE,
+    DPKG_INFO,
     HORIZON_USER,
-    MANAGE_PY,
+    PIP_PLUGINS_RECORD,
+    SECRET_KEY_FILE,
     SETTINGS_DIR,
-    STATIC_ROOT,
-    UWSGI_RUNTIME_DIR,
+    STATIC_BUILT,
+    STATIC_FAILED_MARK,
+    THEMES_DIR,
 )
-from .plugins import INSTALLED_RECORD
-from .policy import POLICY_OVERRIDES_DIR
 from .secret import secret_file
-from .service import STAMPS, checked_or_restored
+from .service import checked_or_restored
 from .whole import whole_file
 
-SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
-# Sorted after the distribution's drop-ins (Debian's _0006_debian_cache.py forces a per-process
-# cache that breaks logins across uWSGI workers), so that these settings win.
-SETTINGS_DROPIN_NAME = "_9000_nginx_uwsgi.py"
-# The operator's CA for the APIs' certificates (horizon_api_ca_certificate).
-API_CA_CERTIFICATE = optional_path(f"{SETTINGS_DIR}/api-ca.pem")
-# The operator's customisation module (horizon_customization_module), alone in a directory put
-# on sys.path. Horizon imports a customisation module from its package: a namespace package here.
-CUSTOMIZATION_DIR = f"{SETTINGS_DIR}/python"
-CUSTOMIZATION_PACKAGE = "dashboard_operator"
-CUSTOMIZATION_MODULE = f"{CUSTOMIZATION_PACKAGE}.customization"
-CUSTOMIZATION_FILE = f"{CUSTOMIZATION_DIR}/{CUSTOMIZATION_MODULE.replace('.', '/')}.py"
-# Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
-COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
-# The dashboard's file lists, which dpkg rewrites when it installs or upgrades the packages.
-DASHBOARD_PACKAGE_LISTS = (
-    "/var/lib/dpkg/info/openstack-dashboard.list",
-    "/var/lib/dpkg/info/python3-django-horizon.list",
-)
-# Touched when the static files are complete. Absent or older than the manifest: a run stopped
-# while building them (or built them before they were precompressed). Older than the packages
-# they come from (the JavaScript libraries too): upgraded outside a run, whose postinst no
-# longer rebuilds them (see packages.py). Older than the themes, the branding or the plugins
-# from PyPI: a run stopped between installing them and the build.
-STATIC_BUILT = f"{STAMPS}/static-files"
+# Removed when the operator gives no CA for the APIs' certificates.
+optional_path(API_CA_CERTIFICATE)
+# The static files are complete when STATIC_BUILT is newer than the manifest. Absent or older
+# than the manifest: a run stopped while building them (or built them before they were
+# precompressed). Older than the packages they come from (the JavaScript libraries too):
+# upgraded outside a run, whose postinst no longer rebuilds them (see packages.py). Older than
+# the themes, the branding or the plugins from PyPI: a run stopped between installing them and
+# the build.
 PACKAGES_NEWER_THAN_STATIC = (
-    f"find {' '.join(DASHBOARD_PACKAGE_LISTS)} /var/lib/dpkg/info/python3-xstatic*.list -newer {STATIC_BUILT} 2>/dev/null"
+    f"find {' '.join(DASHBOARD_PACKAGE_LISTS)} {DPKG_INFO}/python3-xstatic*.list -newer {STATIC_BUILT} 2>/dev/null"
 )
-# Left by Horizon's workers when a page failed for want of a block in the offline manifest
-# (see the settings drop-in): the site answers 500 for a reason the deploy owns, and repairs.
-STATIC_FAILED_MARK = f"{UWSGI_RUNTIME_DIR}/static-files-failed"
 STATIC_CURRENT = (
     f"[ -e {COMPRESS_MANIFEST} ] && [ {STATIC_BUILT} -nt {COMPRESS_MANIFEST} ] && [ ! -e {STATIC_FAILED_MARK} ] && "
-    f"[ -z \"$({PACKAGES_NEWER_THAN_STATIC}; find {THEMES_DIR} {BRANDING_DIR} {INSTALLED_RECORD} -newer {STATIC_BUILT} 2>/dev/null)\" ]"
+    f"[ -z \"$({PACKAGES_NEWER_THAN_STATIC}; find {THEMES_DIR} {BRANDING_DIR} {PIP_PLUGINS_RECORD} -newer {STATIC_BUILT} 2>/dev/null)\" ]"
 )
 # The static build as this run finds it, one word a line: `built` once a build completed,
 # `upgraded` when Horizon's packages changed since, `stale` when it must be built again.
@@ -75,30 +65,27 @@ STATIC_STATE = (
 # Horizon's own checks of its settings against the installed release (oslo.upgradecheck): it
 # exits 0 when all pass, 1 with warnings, 2 with failures.
 UPGRADE_CHECK_OUTCOMES = {"exit 0": "all passed", "exit 1": "warnings", "exit 2": "failures"}
-# The static build's scripts (see their templates); operators can run them by hand too:
-# `manage.py compress` made serial, the check that the manifest covers the pages Horizon
-# renders, and the whole build, which puts the last good one back if a step or the check fails.
-COMPRESS = "/usr/local/sbin/horizon-compress"
-CHECK_STATIC = "/usr/local/sbin/horizon-check-static"
-BUILD_STATIC = "/usr/local/sbin/horizon-build-static"
+# The static build's scripts (see their templates): `manage.py compress` made serial, the check
+# that the manifest covers the pages Horizon renders, and the whole build, which puts the last
+# good one back if a step or the check fails.
+STATIC_BUILD_SCRIPTS = (
+    ("horizon-compress.j2", COMPRESS),
+    ("horizon-check-static.j2", CHECK_STATIC),
+    ("horizon-build-static.j2", BUILD_STATIC),
+)
 # Horizon's own generator: 64 characters from the system's random source.
 GENERATE_SECRET_KEY = (
     "python3 -c 'from horizon.utils.secret_key import generate_key; print(generate_key(64), end=\"\")'"
 )
 
 
-def settings_dropin(config: HorizonConfig) -> str:
-    """Where this host's Horizon reads the deploy's settings drop-in (see ``Platform``)."""
-    return f"{config.platform.settings_dropin_dir}/{SETTINGS_DROPIN_NAME}"
-
-
 def settings_files(config: HorizonConfig) -> tuple[str, ...]:
     """The settings ``manage.py check`` vets, and the last good copy of which is kept."""
     return (
         f"{SETTINGS_DIR}/local_settings.py",
-        settings_dropin(config),
+        config.settings_dropin,
         CUSTOMIZATION_FILE,
-        sessions.DATABASE_PASSWORD_FILE,
+        DATABASE_PASSWORD_FILE,
     )
 
 
@@ -108,7 +95,7 @@ def service_files(config: HorizonConfig) -> tuple[str, ...]:
     dropins = config.platform.settings_dropin_dir
     return (
         *settings_files(config),
-        INSTALLED_RECORD,
+        PIP_PLUGINS_RECORD,
         dropins,
         f"{dropins}/*.py",
         SECRET_KEY_FILE,
@@ -126,32 +113,10 @@ def loose_dropins(config: HorizonConfig) -> str:
     )
 
 
-def settings_variables(config: HorizonConfig, marker: str | None = None) -> dict:
-    """What the settings templates are rendered with. ``marker`` names the drop-in's content
-    (see ``settings_marker``); by default it is computed."""
-    variables = dict(
-        config=config,
-        secret_key_file=SECRET_KEY_FILE,
-        policy_services=POLICY_SERVICES,
-        policy_overrides_dir=POLICY_OVERRIDES_DIR,
-        health_check=HEALTH_CHECK,
-        api_ca_certificate=API_CA_CERTIFICATE if config.api_ca_certificate else None,
-        customization_dir=CUSTOMIZATION_DIR if config.customization_module else None,
-        customization_module=CUSTOMIZATION_MODULE,
-        themes_dir=THEMES_DIR,
-        database_password_file=sessions.DATABASE_PASSWORD_FILE,
-        static_failed_mark=STATIC_FAILED_MARK,
-        static_root=STATIC_ROOT,
-    )
-    if marker is None:
-        marker = settings_marker(config)
-    return {**variables, "settings_marker": marker}
-
-
 def settings_marker(config: HorizonConfig) -> str:
     """A digest of the settings drop-in this run writes (rendered without its own marker): the
     running workers report it, so a run can tell whether they run what it wrote."""
-    unmarked = render("horizon-settings.py.j2", **settings_variables(config, marker=""))
+    unmarked = render("horizon-settings.py.j2", config=config, settings_marker="")
     return hashlib.sha256(unmarked.encode()).hexdigest()[:16]
 
 
@@ -237,12 +202,14 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
     api_ca = optional_file("CA certificates of the OpenStack APIs", config.api_ca_certificate, API_CA_CERTIFICATE)
     customization = customization_module(config.customization_module)
     database_password = sessions.database_password(config)
-    variables = settings_variables(config)
+    marker = settings_marker(config)
     settings = [
-        config_file(f"Horizon settings {path}", source, path, group=HORIZON_USER, mode="0640", **variables)
+        config_file(
+            f"Horizon settings {path}", source, path, group=HORIZON_USER, mode="0640", config=config, settings_marker=marker
+        )
         for source, path in (
             ("local_settings.py.j2", f"{SETTINGS_DIR}/local_settings.py"),
-            ("horizon-settings.py.j2", settings_dropin(config)),
+            ("horizon-settings.py.j2", config.settings_dropin),
         )
     ]
     # Django loads the settings, the URLs, every dashboard and the customisation module, as a
@@ -260,29 +227,8 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
     # The offline-compression manifest embeds WEBROOT and STATIC_URL: stale, it makes every
     # page answer 500, so it is rebuilt with anything that can change it.
     scripts = [
-        config_file(f"Static build script {path}", source, path, mode="0755", python=config.python, **variables)
-        for source, path, variables in (
-            ("horizon-compress.j2", COMPRESS, {"dashboard_dir": DASHBOARD_DIR, "manage_py": MANAGE_PY}),
-            (
-                "horizon-check-static.j2",
-                CHECK_STATIC,
-                {"dashboard_dir": DASHBOARD_DIR, "marker": variables["settings_marker"], "dropin": settings_dropin(config)},
-            ),
-            (
-                "horizon-build-static.j2",
-                BUILD_STATIC,
-                {
-                    "static_root": STATIC_ROOT,
-                    "stamp": STATIC_BUILT,
-                    "manage_py": MANAGE_PY,
-                    "branding_dir": BRANDING_DIR,
-                    "compress": COMPRESS,
-                    "check": CHECK_STATIC,
-                    "uwsgi_user": HORIZON_USER,
-                    "failed_mark": STATIC_FAILED_MARK,
-                },
-            ),
-        )
+        config_file(f"Static build script {path}", source, path, mode="0755", config=config, settings_marker=marker)
+        for source, path in STATIC_BUILD_SCRIPTS
     ]
     static_state = set((host.get_fact(Command, STATIC_STATE) or "").split())
     inputs_changed = any_changed(*settings, *packages, *look, *scripts)

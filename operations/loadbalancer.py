@@ -7,9 +7,8 @@ from pyinfra.operations import server, systemd
 
 from . import config_file
 from .config import LoadBalancerConfig
+from .layout import HAPROXY_CONFIG
 from .packages import install
-
-CONFIG = "/etc/haproxy/haproxy.cfg"
 
 
 @deploy("Load balancer")
@@ -19,8 +18,8 @@ def balance_dashboards(config: LoadBalancerConfig):
     the configuration is validated before HAProxy reloads it.
     """
     install("Install HAProxy", ["haproxy"])
-    haproxy_config = config_file("HAProxy configuration", "haproxy.cfg.j2", CONFIG, config=config)
+    haproxy_config = config_file("HAProxy configuration", "haproxy.cfg.j2", HAPROXY_CONFIG, config=config)
     # A failing check stops the deploy for this host: the running HAProxy keeps its configuration.
-    server.shell(name="Check the HAProxy configuration", commands=[f"haproxy -c -q -f {CONFIG}"], _if=haproxy_config.did_change)
+    server.shell(name="Check the HAProxy configuration", commands=[f"haproxy -c -q -f {HAPROXY_CONFIG}"], _if=haproxy_config.did_change)
     systemd.service(name="Reload HAProxy for its new configuration", service="haproxy", reloaded=True, _if=haproxy_config.did_change)
     systemd.service(name="HAProxy enabled and running", service="haproxy", running=True, enabled=True)

@@ -16,10 +16,8 @@ from pyinfra.operations import files
 
 from . import optional_file, optional_path
 from .config import HorizonConfig, Theme
+from .layout import BRANDING_DIR, THEMES_DIR
 
-# Beside the packages' own data, out of their way: apt never touches /usr/local.
-THEMES_DIR = "/usr/local/share/openstack-dashboard/themes"
-BRANDING_DIR = "/usr/local/share/openstack-dashboard/branding"
 # The names Horizon's templates ask for (`themable_asset`). Horizon's own themes have none of
 # their own, so they show the dashboard's, which the static build replaces with these.
 BRANDING_FILES = {"logo": "logo.svg", "logo_splash": "logo-splash.svg", "favicon": "favicon.ico"}

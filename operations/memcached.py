@@ -6,10 +6,10 @@ from pyinfra.api import deploy
 
 from . import config_file
 from .config import HorizonConfig
+from .layout import MEMCACHED_CONF, MEMCACHED_PACKAGE_LIST
 
-CONF = "/etc/memcached.conf"
-# What memcached reads at start (see services.py).
-FILES = (CONF, "/var/lib/dpkg/info/memcached.list")
+# What memcached reads at start (see service.py).
+FILES = (MEMCACHED_CONF, MEMCACHED_PACKAGE_LIST)
 
 
 @deploy("memcached")
@@ -19,4 +19,4 @@ def configure_memcached(config: HorizonConfig) -> list:
     managed: Debian 13's stock one also listens on ::1, which fails where IPv6 is off. Returns
     the operations whose change needs memcached restarted.
     """
-    return [config_file("memcached configuration", "memcached.conf.j2", CONF, config=config)]
+    return [config_file("memcached configuration", "memcached.conf.j2", MEMCACHED_CONF, config=config)]

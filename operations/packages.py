@@ -13,7 +13,8 @@ from pyinfra.operations import apt, server
 from pyinfra.operations.util import any_changed
 
 from .config import HorizonConfig
-from .platforms import BASE_PACKAGES, DASHBOARD_PLUGINS, LOCAL_ENABLED_DIR, SESSION_DATABASE_PACKAGES, UWSGI_PACKAGES
+from .layout import LOCAL_ENABLED_DIR
+from .platforms import BASE_PACKAGES, DASHBOARD_PLUGINS, SESSION_DATABASE_PACKAGES, UWSGI_PACKAGES
 
 
 def install(name: str, packages: Sequence[str], sources: Sequence = ()) -> list:

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .layout import DEBIAN_SETTINGS_DROPIN_DIR, DEBIAN_WSGI_FILE, MANAGE_PY, UBUNTU_SETTINGS_DROPIN_DIR
+
 CLOUD_ARCHIVE_URL = "http://ubuntu-cloud.archive.canonical.com/ubuntu"
-# The Cloud Archive's signing key comes from Ubuntu's own package rather than a download, so
-# the trust root is whatever the host already trusts for Ubuntu itself.
+# The Cloud Archive's signing key comes from Ubuntu's own package (layout.CLOUD_ARCHIVE_KEYRING).
 CLOUD_ARCHIVE_KEYRING_PACKAGE = "ubuntu-cloud-keyring"
-CLOUD_ARCHIVE_KEYRING = "/usr/share/keyrings/ubuntu-cloud-keyring.gpg"
 
-
-# Where the distributions' openstack-dashboard puts things (the same on Debian and Ubuntu).
-SETTINGS_DIR = "/etc/openstack-dashboard"
-DEBIAN_SETTINGS_DROPIN_DIR = f"{SETTINGS_DIR}/local_settings.d"
-PACKAGE_DIR = "/usr/lib/python3/dist-packages/openstack_dashboard"
-UBUNTU_SETTINGS_DROPIN_DIR = f"{PACKAGE_DIR}/local/local_settings.d"
 # Horizon's own themes (openstack_dashboard/defaults.py): (name, label, directory).
 UPSTREAM_THEMES = (("default", "Default", "themes/default"), ("material", "Material", "themes/material"))
 # Ubuntu's ubuntu_settings.patch puts its theme first and makes it DEFAULT_THEME.
 UBUNTU_THEMES = (("ubuntu", "Ubuntu", "themes/ubuntu"), *UPSTREAM_THEMES)
+
 
 @dataclass(frozen=True)
 class Platform:
@@ -60,13 +55,6 @@ class Platform:
         return release in self.cloud_archive
 
 
-# uWSGI from PyPI, and the dashboard plugins from PyPI, live in this virtualenv. It sees the
-# system's site packages: Horizon and Django stay the distribution's.
-UWSGI_VENV = "/opt/horizon-uwsgi"
-DASHBOARD_DIR = "/usr/share/openstack-dashboard"
-MANAGE_PY = f"{DASHBOARD_DIR}/manage.py"
-DEBIAN_WSGI_FILE = f"{DASHBOARD_DIR}/wsgi.py"
-
 # What Ubuntu's packaging does differently (its debian/ directory, imported at 3:16.1.0 in
 # NeCTAR-RC/horizon debian/train; the Ubuntu charm, openstack/charm-openstack-dashboard).
 UBUNTU = {"settings_dropin_dir": UBUNTU_SETTINGS_DROPIN_DIR, "themes": UBUNTU_THEMES, "packages": ("apache2",)}
@@ -86,23 +74,6 @@ PLATFORMS: dict[tuple[str, str], Platform] = {
         "Ubuntu 24.04", "noble", "caracal", cloud_archive=("dalmatian", "epoxy", "flamingo", "gazpacho"), **UBUNTU
     ),
 }
-
-STATIC_ROOT = "/var/lib/openstack-dashboard/static"
-# Plugins' panel registrations. Horizon's settings import it, yet no package owns it: a plugin
-# package that ships it takes it along when purged, and Horizon no longer starts.
-LOCAL_ENABLED_DIR = f"{PACKAGE_DIR}/local/enabled"
-# systemd creates it for each start of uWSGI (RuntimeDirectory), writable by Horizon alone.
-UWSGI_RUNTIME_DIR = "/run/horizon"
-# The package creates this system user and group; uWSGI runs as it.
-HORIZON_USER = "horizon"
-# NGINX's workers run as this user on Debian and Ubuntu; only it may connect to the socket.
-NGINX_USER = "www-data"
-
-# Free space (MiB) the deploy needs where it writes: the packages, while some are still missing
-# (with apt's downloads); the uWSGI virtualenv; the static files, which are collected afresh
-# while Horizon still serves the old ones (about 50 MiB on Debian 12).
-FREE_SPACE_FOR_PACKAGES = {"/usr": 1024, "/var/cache/apt": 300}
-FREE_SPACE_ALWAYS = {"/opt": 100, STATIC_ROOT: 200}
 
 BASE_PACKAGES = (
     "nginx",

@@ -13,21 +13,14 @@ from pyinfra.operations.util import any_changed
 from . import config_file
 from .config import HorizonConfig
 from .facts import probe, probed
-from .platforms import LOCAL_ENABLED_DIR, UWSGI_VENV
-from .service import STAMPS
+from .layout import LOCAL_ENABLED_DIR, PIP_PLUGINS_RECORD, PIP_PLUGINS_SCRIPT, UWSGI_VENV, UWSGI_VENV_PIP
 from .whole import whole_file
 
-# The plugins a run installed, one requirement a line: those the next run no longer finds listed
-# are uninstalled (pip cannot tell them from the packages it added for them). Newer than the
-# static build or Horizon's last reload: a run stopped between installing and applying them.
-INSTALLED_RECORD = f"{STAMPS}/pip-plugins"
-SCRIPT = "/usr/local/sbin/horizon-pip-plugins"
-PIP = f"{UWSGI_VENV}/bin/pip"
 # What the host has: the recorded plugins, the links into the virtualenv that Horizon reads,
 # and whether the record and the script are there.
 PLUGIN_STATE = (
-    f"sed 's/^/recorded /' {INSTALLED_RECORD} 2>/dev/null; [ ! -e {INSTALLED_RECORD} ] || echo record; "
-    f"[ ! -e {SCRIPT} ] || echo script; "
+    f"sed 's/^/recorded /' {PIP_PLUGINS_RECORD} 2>/dev/null; [ ! -e {PIP_PLUGINS_RECORD} ] || echo record; "
+    f"[ ! -e {PIP_PLUGINS_SCRIPT} ] || echo script; "
     f"find {LOCAL_ENABLED_DIR} -maxdepth 1 -lname '{UWSGI_VENV}/*' -printf 'linked %f\\n' 2>/dev/null || true"
 )
 
@@ -48,7 +41,8 @@ def install_pip_plugins(config: HorizonConfig) -> list:
     recorded = {line.removeprefix("recorded ").partition("==")[0] for line in state if line.startswith("recorded ")}
     dropped = sorted(recorded - {name for name, _ in config.pip_plugins})
     if dropped and config.uwsgi_source == "pip":
-        removed = [server.shell(name="Dashboard plugins dropped", commands=[f"{PIP} uninstall --yes --quiet {' '.join(dropped)}"])]
+        uninstall = f"{UWSGI_VENV_PIP} uninstall --yes --quiet {' '.join(dropped)}"
+        removed = [server.shell(name="Dashboard plugins dropped", commands=[uninstall])]
     else:
         host.noop("no plugin from PyPI to uninstall (or uWSGI's virtualenv goes with them)")
         removed = []
@@ -62,11 +56,10 @@ def registered(config: HorizonConfig, removed: list) -> list:
     anything changed or the links are not those the plugins have, and the record."""
     names = " ".join(name for name, _ in config.pip_plugins)
     script = config_file(
-        "Plugins from PyPI: the deploy's script", "horizon-pip-plugins.j2", SCRIPT, mode="0755",
-        python=config.python, enabled_dir=LOCAL_ENABLED_DIR, venv=UWSGI_VENV,
+        "Plugins from PyPI: the deploy's script", "horizon-pip-plugins.j2", PIP_PLUGINS_SCRIPT, mode="0755", config=config
     )
     # Without the script (a first run) everything counts as missing.
-    lines = (host.get_fact(Command, f"[ ! -x {SCRIPT} ] || {SCRIPT} check {names}") or "").split("\n")
+    lines = (host.get_fact(Command, f"[ ! -x {PIP_PLUGINS_SCRIPT} ] || {PIP_PLUGINS_SCRIPT} check {names}") or "").split("\n")
     found = dict(line[2:].split(" ") for line in lines if line.startswith("= "))
     # Compared as versions: pip's and pyinfra's string comparison take 8.0 for other than 8.0.0.
     outdated = [
@@ -79,8 +72,8 @@ def registered(config: HorizonConfig, removed: list) -> list:
         installed = server.shell(
             name=f"Dashboard plugins from PyPI: {' '.join(outdated)}",
             commands=[
-                f'constraints="$(mktemp)" && {SCRIPT} constraints > "$constraints" && '
-                f'{PIP} install --constraint "$constraints" {" ".join(outdated)}; '
+                f'constraints="$(mktemp)" && {PIP_PLUGINS_SCRIPT} constraints > "$constraints" && '
+                f'{UWSGI_VENV_PIP} install --constraint "$constraints" {" ".join(outdated)}; '
                 'installed=$?; rm -f "$constraints"; exit $installed'
             ],
         )
@@ -90,11 +83,11 @@ def registered(config: HorizonConfig, removed: list) -> list:
         changes = []
     linked = server.shell(
         name="Plugins from PyPI registered with Horizon",
-        commands=[f"{SCRIPT} link {names}"],
+        commands=[f"{PIP_PLUGINS_SCRIPT} link {names}"],
         _if=lambda: any(line[:2] in ("+ ", "- ") for line in lines) or any_changed(script, *changes, *removed)(),
     )
     record = whole_file(
-        name="Record of the plugins installed from PyPI", path=INSTALLED_RECORD,
+        name="Record of the plugins installed from PyPI", path=PIP_PLUGINS_RECORD,
         content="".join(f"{name}=={version}\n" for name, version in config.pip_plugins), user="root", group="root", mode="0644",
     )
     return [*changes, linked, record]
@@ -102,7 +95,7 @@ def registered(config: HorizonConfig, removed: list) -> list:
 
 def unregistered(state: list[str]) -> list:
     """No plugin from PyPI: no links into the virtualenv, no script, no record."""
-    for word, path in (("script", SCRIPT), ("record", INSTALLED_RECORD)):
+    for word, path in (("script", PIP_PLUGINS_SCRIPT), ("record", PIP_PLUGINS_RECORD)):
         if word in state:
             files.file(name=f"{path}: no plugin from PyPI", path=path, present=False)
     if not any(line.startswith("linked ") for line in state):

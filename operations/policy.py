@@ -10,13 +10,11 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import server
 
 from .config import HorizonConfig
-from .platforms import HORIZON_USER, SETTINGS_DIR
+from .layout import HORIZON_USER, POLICY_OVERRIDES_DIR, POLICY_OVERRIDES_FILE
 from .whole import whole_file
 
-POLICY_OVERRIDES_DIR = f"{SETTINGS_DIR}/policy-overrides"
-OVERRIDES_FILE = "horizon-deploy.yaml"
 # What a reload makes Horizon read (see service.py); a removed file changes its directory.
-FILES = (f"{POLICY_OVERRIDES_DIR}/*", f"{POLICY_OVERRIDES_DIR}/*/{OVERRIDES_FILE}")
+FILES = (f"{POLICY_OVERRIDES_DIR}/*", f"{POLICY_OVERRIDES_DIR}/*/{POLICY_OVERRIDES_FILE}")
 
 
 def overrides_yaml(rules) -> str:
@@ -33,7 +31,7 @@ def configure_policy_overrides(config: HorizonConfig) -> list:
     readable by Horizon only; the file of a service no longer listed is removed. Returns the
     operations whose change needs Horizon reloaded (it reads policy once).
     """
-    wanted = {f"{POLICY_OVERRIDES_DIR}/{service}/{OVERRIDES_FILE}": rules for service, rules in config.policy_overrides}
+    wanted = {f"{POLICY_OVERRIDES_DIR}/{service}/{POLICY_OVERRIDES_FILE}": rules for service, rules in config.policy_overrides}
     written = [
         whole_file(
             name=f"Policy overrides {path}",
@@ -45,7 +43,7 @@ def configure_policy_overrides(config: HorizonConfig) -> list:
         )
         for path, rules in wanted.items()
     ]
-    present = (host.get_fact(Command, f"ls {POLICY_OVERRIDES_DIR}/*/{OVERRIDES_FILE} 2>/dev/null || true") or "").split()
+    present = (host.get_fact(Command, f"ls {POLICY_OVERRIDES_DIR}/*/{POLICY_OVERRIDES_FILE} 2>/dev/null || true") or "").split()
     dropped = [path for path in present if path not in wanted]
     if not dropped:
         host.noop("no policy overrides to remove")

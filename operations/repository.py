@@ -9,8 +9,9 @@ from pyinfra.operations import apt
 
 from . import public_file
 from .config import HorizonConfig
+from .layout import APT_KEYRINGS, CLOUD_ARCHIVE_KEYRING
 from .packages import install
-from .platforms import CLOUD_ARCHIVE_KEYRING, CLOUD_ARCHIVE_KEYRING_PACKAGE, CLOUD_ARCHIVE_URL
+from .platforms import CLOUD_ARCHIVE_KEYRING_PACKAGE, CLOUD_ARCHIVE_URL
 
 CLOUD_ARCHIVE_SOURCE = "ubuntu-cloud-archive"
 EXTRA_SOURCE = "horizon-openstack"
@@ -19,7 +20,7 @@ EXTRA_SOURCE = "horizon-openstack"
 def _keyring_path(key_file: str) -> str:
     # apt reads armored keys only from files named *.asc, binary ones from *.gpg.
     armored = Path(key_file).read_bytes().lstrip().startswith(b"-----BEGIN PGP")
-    return f"/etc/apt/keyrings/{EXTRA_SOURCE}.{'asc' if armored else 'gpg'}"
+    return f"{APT_KEYRINGS}/{EXTRA_SOURCE}.{'asc' if armored else 'gpg'}"
 
 
 @deploy("Package repositories")

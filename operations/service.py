@@ -11,10 +11,7 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
-# A run touches a service's stamp here right after restarting or reloading it. An input file
-# newer than the stamp means an earlier run changed it and stopped before the restart (killed,
-# or its connection lost): this run restarts the service even though it changes nothing itself.
-STAMPS = "/var/lib/horizon-deploy"
+from .layout import STAMPS
 
 
 @dataclass(frozen=True)

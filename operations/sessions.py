@@ -13,21 +13,13 @@ from pyinfra.operations.util import any_changed
 from . import config_file
 from .config import HorizonConfig
 from .facts import probe, probed
-from .platforms import DASHBOARD_DIR, HORIZON_USER, MANAGE_PY, SETTINGS_DIR
+from .layout import CLEANUP_SERVICE, CLEANUP_TIMER, DATABASE_PASSWORD_FILE, HORIZON_USER, SESSIONS_MIGRATED, STAMPS
 from .secret import secret_file
-from .service import STAMPS
 
-# Read by the settings drop-in: only Horizon's user can, as with the secret key.
-DATABASE_PASSWORD_FILE = f"{SETTINGS_DIR}/database-password"
-# The database the session table was last created in: another one needs it created too, and a
-# run that failed there tries again.
-MIGRATED = f"{STAMPS}/session-database"
-CLEANUP_SERVICE = "/etc/systemd/system/horizon-clearsessions.service"
-CLEANUP_TIMER = "/etc/systemd/system/horizon-clearsessions.timer"
 # What the host has of the above, and the database the table was made in.
 PRESENT = (
-    f"ls -d {DATABASE_PASSWORD_FILE} {MIGRATED} {CLEANUP_SERVICE} {CLEANUP_TIMER} 2>/dev/null; "
-    f"sed 's/^/migrated:/' {MIGRATED} 2>/dev/null || true"
+    f"ls -d {DATABASE_PASSWORD_FILE} {SESSIONS_MIGRATED} {CLEANUP_SERVICE} {CLEANUP_TIMER} 2>/dev/null; "
+    f"sed 's/^/migrated:/' {SESSIONS_MIGRATED} 2>/dev/null || true"
 )
 
 
@@ -67,7 +59,7 @@ def configure_session_database(config: HorizonConfig, settings: Sequence) -> Non
         name=f"Session table in {database} (manage.py migrate)",
         commands=[
             config.manage("migrate --noinput --verbosity 0"),
-            f"mkdir -p {STAMPS} && echo {database} > {MIGRATED}",
+            f"mkdir -p {STAMPS} && echo {database} > {SESSIONS_MIGRATED}",
         ],
         _if=lambda: f"migrated:{database}" not in present or any_changed(*settings)(),
         # Hosts sharing the database create its tables at the same time: one of them may find a
@@ -75,7 +67,7 @@ def configure_session_database(config: HorizonConfig, settings: Sequence) -> Non
         _retries=2,
     )
     units = [
-        config_file(f"Expired sessions cleanup {path}", source, path, config=config, dashboard_dir=DASHBOARD_DIR, manage_py=MANAGE_PY)
+        config_file(f"Expired sessions cleanup {path}", source, path, config=config)
         for source, path in (("horizon-clearsessions.service.j2", CLEANUP_SERVICE), ("horizon-clearsessions.timer.j2", CLEANUP_TIMER))
     ]
     systemd.daemon_reload(name="Reload systemd for the sessions cleanup", _if=any_changed(*units))
@@ -88,7 +80,7 @@ def no_session_database(present: set[str]) -> None:
         systemd.service(name="No sessions cleanup", service="horizon-clearsessions.timer", running=False, enabled=False)
     removed = [
         files.file(name=f"{path}: sessions in memcached", path=path, present=False)
-        for path in (DATABASE_PASSWORD_FILE, CLEANUP_TIMER, CLEANUP_SERVICE, MIGRATED)
+        for path in (DATABASE_PASSWORD_FILE, CLEANUP_TIMER, CLEANUP_SERVICE, SESSIONS_MIGRATED)
         if path in present
     ]
     if not removed:

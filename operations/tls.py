@@ -13,11 +13,11 @@ from pyinfra.operations import server
 
 from . import optional_file, optional_path, public_file
 from .config import HorizonConfig
+from .layout import TLS_CERTIFICATE, TLS_CLIENT_CA, TLS_KEY
 from .secret import secret_file
 
-CERTIFICATE = "/etc/ssl/certs/horizon-dashboard.pem"
-KEY = "/etc/ssl/private/horizon-dashboard.key"
-CLIENT_CA = optional_path("/etc/ssl/certs/horizon-client-ca.pem")
+# Removed when the operator gives no CA for the clients' certificates.
+optional_path(TLS_CLIENT_CA)
 
 
 def _subject_alt_name(name: str) -> str:
@@ -35,7 +35,7 @@ def install_certificates(config: HorizonConfig) -> list:
     certificates (0644; removed when ``horizon_tls_client_ca`` is unset). Returns the operations
     whose change needs NGINX reloaded.
     """
-    client_ca = optional_file("CA certificates of the dashboard's clients", config.tls_client_ca, CLIENT_CA)
+    client_ca = optional_file("CA certificates of the dashboard's clients", config.tls_client_ca, TLS_CLIENT_CA)
     return [*client_ca, *server_certificate(config)]
 
 
@@ -49,11 +49,11 @@ def server_certificate(config: HorizonConfig) -> list:
         return []
     if config.tls_certificate:
         return [
-            public_file("TLS certificate", config.tls_certificate, CERTIFICATE),
-            secret_file(name="TLS private key", path=KEY, user="root", group="root", value=Path(config.tls_key).read_text()),
+            public_file("TLS certificate", config.tls_certificate, TLS_CERTIFICATE),
+            secret_file(name="TLS private key", path=TLS_KEY, user="root", group="root", value=Path(config.tls_key).read_text()),
         ]
-    if host.get_fact(File, path=KEY):
-        host.noop(f"{KEY} exists: its certificate is kept, never regenerated")
+    if host.get_fact(File, path=TLS_KEY):
+        host.noop(f"{TLS_KEY} exists: its certificate is kept, never regenerated")
         return []
     return [
         server.shell(
@@ -63,8 +63,8 @@ def server_certificate(config: HorizonConfig) -> list:
                 "umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -sha256 "
                 f"-days 3650 -nodes -subj '/CN={config.server_name}' "
                 f"-addext 'subjectAltName={_subject_alt_name(config.server_name)}' "
-                f"-keyout {KEY} -out {CERTIFICATE} 2>/dev/null",
-                f"chmod 0644 {CERTIFICATE}",
+                f"-keyout {TLS_KEY} -out {TLS_CERTIFICATE} 2>/dev/null",
+                f"chmod 0644 {TLS_CERTIFICATE}",
             ],
         )
     ]

@@ -9,13 +9,10 @@ from pyinfra.operations import pip, systemd
 
 from . import config_file
 from .config import HorizonConfig
-from .platforms import HORIZON_USER, UWSGI_VENV
+from .layout import HORIZON_UNIT, HORIZON_USER, UWSGI_BINARIES, UWSGI_INI, UWSGI_VENV
 
-INI = "/etc/uwsgi/horizon.ini"
-UNIT = "/etc/systemd/system/horizon.service"
-BINARIES = {"pip": f"{UWSGI_VENV}/bin/uwsgi", "distro": "/usr/bin/uwsgi-core"}
 # What a restart makes uWSGI read (see service.py), with horizon.service_files().
-FILES = (INI, UNIT, *BINARIES.values())
+FILES = (UWSGI_INI, HORIZON_UNIT, *UWSGI_BINARIES.values())
 
 
 class UwsgiChanges(NamedTuple):
@@ -46,8 +43,8 @@ def install_uwsgi(config: HorizonConfig) -> UwsgiChanges:
             )
         )
     changes.append(
-        config_file("uWSGI configuration", "uwsgi-horizon.ini.j2", INI, group=HORIZON_USER, mode="0640", config=config)
+        config_file("uWSGI configuration", "uwsgi-horizon.ini.j2", UWSGI_INI, group=HORIZON_USER, mode="0640", config=config)
     )
-    unit = config_file("horizon.service", "horizon.service.j2", UNIT, binary=BINARIES[config.uwsgi_source], ini=INI, config=config)
+    unit = config_file("horizon.service", "horizon.service.j2", HORIZON_UNIT, config=config)
     systemd.daemon_reload(name="Reload systemd for horizon.service", _if=unit.did_change)
     return UwsgiChanges(restart=[unit], reload=changes)

@@ -8,9 +8,8 @@ from pyinfra.facts.server import Command
 
 from . import config_file
 from .config import HorizonConfig
-from .horizon import settings_dropin, settings_marker
-
-CHECK_SITE = "/usr/local/sbin/horizon-check-site"
+from .horizon import settings_marker
+from .layout import CHECK_SITE
 
 
 @operation()
@@ -55,7 +54,7 @@ def prove_site(config: HorizonConfig):
         "webroot": config.webroot,
         "health_path": config.health_path,
         "marker": settings_marker(config),
-        "dropin": settings_dropin(config),
+        "dropin": config.settings_dropin,
         "dropin_dir": config.platform.settings_dropin_dir,
         "client_certificates": bool(config.tls_client_ca),
         # A reload's longest wait: uWSGI waits this long for the requests in flight.

@@ -10,10 +10,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 
 from .facts import FileState
-
-# Root's, emptied at every boot; a run killed midway leaves nothing behind in /tmp or a home.
-UPLOADS_PARENT = "/run/horizon-deploy"
-UPLOADS = f"{UPLOADS_PARENT}/uploads"
+from .layout import UPLOADS, UPLOADS_PARENT
 
 
 @operation()

@@ -16,7 +16,7 @@ import ssl
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,7 @@ import requests
 import testinfra
 
 from lab import identity, targets
-from operations.platforms import UWSGI_VENV
-from operations.tls import CERTIFICATE
+from operations.layout import TLS_CERTIFICATE, UWSGI_VENV
 from tests.integration.dashboard import DashboardUser
 
 # What the tests' requests look like to Horizon: they come through a port published on
@@ -56,6 +55,8 @@ class Target:
     keystone: identity.Keystone
     # The certificate the tests trust for this host: its own self-signed one unless one was given.
     certificate: str | None = None
+    # Whether its last run deployed data of a test's own (or was killed): see the target fixture.
+    left_with_own_data: bool = field(default=False, init=False)
 
     @property
     def url(self) -> str:
@@ -64,18 +65,20 @@ class Target:
     def trusted_certificate(self) -> str:
         if self.certificate is None:
             descriptor, path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".pem")
-            os.write(descriptor, self.host.file(CERTIFICATE).content)
+            os.write(descriptor, self.host.file(TLS_CERTIFICATE).content)
             os.close(descriptor)
             self.certificate = path
         return self.certificate
 
     def deploy(self, *data: str, env: dict[str, str] | None = None) -> targets.DeployRun:
+        self.left_with_own_data = bool(data) or env is not None
         return targets.deploy(self.name, *deploy_data(self.keystone), *data, env=env)
 
     def deploy_killed_when(self, condition: str, *data: str, stop_on_host: str = "") -> targets.DeployRun:
         """Start a deploy and kill pyinfra once ``condition`` (a shell test on the host) holds,
         then run ``stop_on_host`` there: through a lost SSH connection what pyinfra started on the
         host dies with it; through ``docker exec`` it would carry on, so it is stopped by hand."""
+        self.left_with_own_data = True
         process = targets.start_deploy(
             *deploy_data(self.keystone), *data, env=targets.lab_environment(self.name)
         )
@@ -201,6 +204,17 @@ def fresh(image, keystone):
     second = target.deploy()
     yield target, first, second
     targets.remove(target.name)
+
+
+@pytest.fixture
+def target(fresh):
+    """The shared host, deployed with the defaults. A test that changes its data puts the defaults
+    back itself and asserts that run; one that fails before it gets them back here, so its failure
+    is not also the next test's."""
+    host = fresh[0]
+    yield host
+    if host.left_with_own_data:
+        host.deploy()
 
 
 def handshake(target: Target, versions: tuple, ciphers: str = "DEFAULT:@SECLEVEL=0", server_name: str = "localhost") -> str:

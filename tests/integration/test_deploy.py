@@ -5,18 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 
-import pytest
-
 from tests.integration.conftest import describe
 from tests.integration.dashboard import static_asset
 
 LOGIN = "/auth/login/"
 TITLE = "<title>Login - OpenStack Dashboard</title>"
-
-
-@pytest.fixture
-def target(fresh):
-    return fresh[0]
 
 
 def test_first_run_deploys_and_second_run_changes_nothing(fresh):
@@ -47,6 +40,12 @@ def test_static_asset_is_served_precompressed_by_nginx_while_horizon_is_stopped(
         assert response.headers.get("Content-Encoding") == "gzip"
     finally:
         target.host.run_test("systemctl start horizon")
+
+
+def test_recommended_packages_stay_out_and_node_less_with_them(target):
+    # The dashboard pulls in fonts-font-awesome, which recommends node-less (and Node.js with it).
+    assert target.host.package("fonts-font-awesome").is_installed
+    assert not target.host.package("node-less").is_installed
 
 
 def test_uwsgi_processes_are_not_root(target):

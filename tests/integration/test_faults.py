@@ -9,10 +9,9 @@ import shlex
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-import gevent
-import pytest
 import requests
 
 from lab.identity import ADMIN
@@ -30,11 +29,6 @@ while True:
 """
 NGINX_SITE = "/etc/nginx/sites-available/horizon"
 UWSGI_INI = "/etc/uwsgi/horizon.ini"
-
-
-@pytest.fixture(scope="module")
-def target(fresh):
-    return fresh[0]
 
 
 def steps(run) -> list[str]:
@@ -270,17 +264,26 @@ def test_a_keystone_that_never_answers_or_is_dead_fails_logins_with_horizons_mes
         for keystone in ("silent", "dead"):
             if keystone == "dead":
                 stop_silent_server(silent, host)
-            # One login attempt for every uWSGI thread, and the login page asked for meanwhile.
+            # One login attempt for every uWSGI thread, each on its own thread and released
+            # together, and the login page asked for meanwhile.
+            users = [target.user() for _ in range(slots)]
+            together = threading.Barrier(slots)
+
+            def attempt(user, together):
+                together.wait()
+                return user.login(ADMIN, "any-password")
+
             started = time.monotonic()
-            attempts = [gevent.spawn(target.user().login, ADMIN, "any-password") for _ in range(slots)]
-            gevent.sleep(1)
-            page = target.get("/auth/login/")
-            gevent.joinall(attempts)
+            with ThreadPoolExecutor(max_workers=slots) as pool:
+                attempts = [pool.submit(attempt, user, together) for user in users]
+                time.sleep(1)
+                page = target.get("/auth/login/")
+                answers = [attempt.result() for attempt in attempts]
             elapsed = time.monotonic() - started
             assert page.status == 200, keystone
-            for attempt in attempts:
-                assert (attempt.value.status_code, title(attempt.value.text)) == (200, LOGIN_PAGE), keystone
-                assert error_messages(attempt.value.text), keystone
+            for answer in answers:
+                assert (answer.status_code, title(answer.text)) == (200, LOGIN_PAGE), keystone
+                assert error_messages(answer.text), keystone
             # Far below uWSGI's harakiri (60 s): the API timeout, not a killed worker, ended them.
             assert elapsed < 30, (keystone, elapsed)
     finally:

@@ -11,11 +11,9 @@ import shlex
 import tarfile
 import time
 
-import pytest
-
 from lab import targets
 from lab.identity import ADMIN, provide_database
-from operations.sessions import CLEANUP_TIMER, DATABASE_PASSWORD_FILE
+from operations.layout import CLEANUP_TIMER, DATABASE_PASSWORD_FILE
 from tests.integration.conftest import describe
 from tests.integration.dashboard import (
     LOGIN,
@@ -85,11 +83,6 @@ def horizon_master(target) -> str:
 
 def compiled_css(target, page: str) -> str:
     return "".join(target.user().get(link).text for link in stylesheets(page))
-
-
-@pytest.fixture
-def target(fresh):
-    return fresh[0]
 
 
 def access_log_lines(target) -> int:

@@ -33,11 +33,6 @@ SECURITY_HEADERS = {
 }
 
 
-@pytest.fixture
-def target(fresh):
-    return fresh[0]
-
-
 def raw_request(target, method: str, path: str, host: str = "localhost", tls: bool = True) -> http.client.HTTPResponse:
     """Any method, any Host header: what a scanner sends."""
     if tls:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab import targets
-from operations.tls import CLIENT_CA
+from operations.layout import TLS_CLIENT_CA
 from tests.integration.conftest import describe, handshake
 
 FORWARDED_CLIENT = "203.0.113.9"
@@ -99,7 +99,7 @@ def test_with_a_client_ca_only_its_certificates_open_the_dashboard_and_health_ch
     back = target.deploy()
     assert back.returncode == 0, describe(back)
     assert target.get("/auth/login/").status == 200
-    assert not target.host.file(CLIENT_CA).exists
+    assert not target.host.file(TLS_CLIENT_CA).exists
 
 
 def test_behind_a_tls_proxy_only_the_proxy_may_claim_https_and_name_the_client(target):

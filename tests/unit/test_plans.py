@@ -4,7 +4,7 @@ import pytest
 from pyinfra.api.exceptions import PyinfraError
 
 from operations.config import ConfigError
-from operations.horizon import BUILD_STATIC
+from operations.layout import BUILD_STATIC
 from tests.unit.planning import plan
 
 
@@ -83,10 +83,6 @@ def test_sessions_in_a_database_bring_its_driver_the_session_table_and_the_clean
     assert result.ran("horizon-clearsessions.timer")
     assert not result.ran("s3cret")
     assert not plan("debian:12").ran("python3-mysqldb")
-
-
-def test_node_less_is_not_installed():
-    assert not plan("debian:12").ran("node-less")
 
 
 def test_pip_uwsgi_is_pinned_in_a_virtualenv_with_system_site_packages():

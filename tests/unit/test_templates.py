@@ -5,51 +5,25 @@ import configparser
 import pytest
 
 from operations import render as render_template
-from operations.config import HEALTH_CHECK, POLICY_SERVICES, HostFacts, resolve
-from operations.horizon import (
+from operations.config import HostFacts, resolve
+from operations.layout import (
     API_CA_CERTIFICATE,
     CUSTOMIZATION_DIR,
     CUSTOMIZATION_MODULE,
+    LAYOUT,
     SECRET_KEY_FILE,
-    STATIC_FAILED_MARK,
+    TLS_CLIENT_CA,
 )
-from operations.look import THEMES_DIR
-from operations.platforms import STATIC_ROOT
-from operations.policy import POLICY_OVERRIDES_DIR
-from operations.sessions import DATABASE_PASSWORD_FILE
-from operations.tls import CLIENT_CA
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2)
 UBUNTU = HostFacts(os_id="ubuntu", os_version="24.04", fqdn="dash.example.com", cpus=2)
 
 
-def render(name, facts=DEBIAN, **data):
-    # Rendered as the deploy renders it, with every variable any template needs.
-    return render_template(
-        name,
-        config=resolve(data, facts),
-        secret_key_file=SECRET_KEY_FILE,
-        binary="/opt/horizon-uwsgi/bin/uwsgi",
-        ini="/etc/uwsgi/horizon.ini",
-        docroot="/var/www/horizon",
-        headers_snippet="/etc/nginx/snippets/horizon-headers.conf",
-        tls_snippet="/etc/nginx/snippets/horizon-tls.conf",
-        uwsgi_snippet="/etc/nginx/snippets/horizon-uwsgi.conf",
-        certificate="/etc/ssl/certs/horizon-dashboard.pem",
-        key="/etc/ssl/private/horizon-dashboard.key",
-        client_ca=CLIENT_CA if data.get("horizon_tls_client_ca") else None,
-        policy_services=POLICY_SERVICES,
-        policy_overrides_dir=POLICY_OVERRIDES_DIR,
-        health_check=HEALTH_CHECK,
-        api_ca_certificate=API_CA_CERTIFICATE if data.get("horizon_api_ca_certificate") else None,
-        customization_dir=CUSTOMIZATION_DIR if data.get("horizon_customization_module") else None,
-        customization_module=CUSTOMIZATION_MODULE,
-        themes_dir=THEMES_DIR,
-        database_password_file=DATABASE_PASSWORD_FILE,
-        static_failed_mark=STATIC_FAILED_MARK,
-        static_root=STATIC_ROOT,
-        settings_marker="0123456789abcdef",
-    )
+def render(name, facts=DEBIAN, layout=None, **data):
+    """Rendered as the deploy renders it: from the host's checked configuration and the settings'
+    marker, with ``layout`` (operations.layout, some of it replaced when given)."""
+    replaced = {"layout": {**LAYOUT, **layout}} if layout else {}
+    return render_template(name, config=resolve(data, facts), settings_marker="0123456789abcdef", **replaced)
 
 
 def uwsgi_ini(**data):
@@ -108,9 +82,9 @@ def test_nginx_site_has_the_article_shape_and_static_follows_webroot(webroot):
     assert site.count("{") == site.count("}")
 
 
-def settings_dropin(**data) -> dict:
+def settings_dropin(layout=None, **data) -> dict:
     """The settings drop-in rendered from ``data`` and executed: the settings it leaves."""
-    source = render("horizon-settings.py.j2", **data)
+    source = render("horizon-settings.py.j2", layout=layout, **data)
     # Horizon execs its drop-ins in the namespace of its settings module, which already holds
     # HORIZON_CONFIG. Neither Horizon nor Django nor keystoneauth is installed here: stand in
     # for what the file imports from them.
@@ -200,11 +174,11 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     assert "help_url" not in namespace["HORIZON_CONFIG"] and "SITE_BRANDING_LINK" not in namespace
 
 
-def test_sessions_in_a_database_use_its_mysql_server_and_read_the_password_from_its_file(tmp_path, monkeypatch):
+def test_sessions_in_a_database_use_its_mysql_server_and_read_the_password_from_its_file(tmp_path):
     password = tmp_path / "database-password"
     password.write_text("s3cret")
-    monkeypatch.setitem(globals(), "DATABASE_PASSWORD_FILE", str(password))
     namespace = settings_dropin(
+        layout={"database_password_file": str(password)},
         horizon_session_engine="cached_db", horizon_database_host="db.example.com", horizon_database_password="s3cret"
     )
     assert namespace["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
@@ -336,7 +310,7 @@ def test_client_certificates_are_asked_for_only_with_their_ca_and_the_health_che
     ca = tmp_path / "clients.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     site = render("nginx-horizon.conf.j2", horizon_tls_client_ca=str(ca), horizon_webroot="/dashboard/")
-    assert f"ssl_client_certificate {CLIENT_CA};" in site
+    assert f"ssl_client_certificate {TLS_CLIENT_CA};" in site
     assert '"~^/dashboard/healthz:NONE$" 0;' in site
     assert "if ($horizon_client_refused) {\n        return 403;" in site
 
