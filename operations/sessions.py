@@ -16,9 +16,13 @@ from .facts import probe, probed
 from .layout import CLEANUP_SERVICE, CLEANUP_TIMER, DATABASE_PASSWORD_FILE, HORIZON_USER, SESSIONS_MIGRATED, STAMPS
 from .secret import secret_file
 
-# What the host has of the above, and the database the table was made in.
+CLEANUP_UNITS = " ".join(path.rpartition("/")[2] for path in (CLEANUP_SERVICE, CLEANUP_TIMER))
+# What the host has of the above, the database the table was made in, and whether systemd still
+# runs an older definition of the cleanup units than their files (a run stopped between writing
+# them and reloading systemd).
 PRESENT = (
     f"ls -d {DATABASE_PASSWORD_FILE} {SESSIONS_MIGRATED} {CLEANUP_SERVICE} {CLEANUP_TIMER} 2>/dev/null; "
+    f"! systemctl show --property NeedDaemonReload --value {CLEANUP_UNITS} 2>/dev/null | grep -qx yes || echo units-stale; "
     f"sed 's/^/migrated:/' {SESSIONS_MIGRATED} 2>/dev/null || true"
 )
 
@@ -70,7 +74,10 @@ def configure_session_database(config: HorizonConfig, settings: Sequence) -> Non
         config_file(f"Expired sessions cleanup {path}", source, path, config=config)
         for source, path in (("horizon-clearsessions.service.j2", CLEANUP_SERVICE), ("horizon-clearsessions.timer.j2", CLEANUP_TIMER))
     ]
-    systemd.daemon_reload(name="Reload systemd for the sessions cleanup", _if=any_changed(*units))
+    units_changed = any_changed(*units)
+    systemd.daemon_reload(
+        name="Reload systemd for the sessions cleanup", _if=lambda: "units-stale" in present or units_changed()
+    )
     systemd.service(name="Expired sessions deleted daily", service="horizon-clearsessions.timer", running=True, enabled=True)
 
 

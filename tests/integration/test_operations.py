@@ -13,7 +13,7 @@ import time
 
 from lab import targets
 from lab.identity import ADMIN, provide_database
-from operations.layout import CLEANUP_TIMER, DATABASE_PASSWORD_FILE
+from operations.layout import CLEANUP_SERVICE, CLEANUP_TIMER, DATABASE_PASSWORD_FILE
 from tests.integration.conftest import describe
 from tests.integration.dashboard import (
     LOGIN,
@@ -354,6 +354,15 @@ def test_sessions_in_a_database_outlive_a_memcached_restart_and_its_password_sta
     target.host.run_expect([0], "systemctl start horizon-clearsessions.service")
     again = target.deploy(*data, env=environment)
     assert again.returncode == 0 and again.changed == 0, describe(again)
+    # A run stopped after writing the cleanup unit and before reloading systemd: systemd still
+    # runs another definition than the file's. The next run reloads systemd, changing no file.
+    target.host.run_expect([0], f"cp {CLEANUP_SERVICE} /root/unit && echo '# older' >> {CLEANUP_SERVICE} "
+                           f"&& systemctl daemon-reload && cp /root/unit {CLEANUP_SERVICE}")
+    assert target.host.check_output("systemctl show -P NeedDaemonReload horizon-clearsessions.service") == "yes"
+    reloaded = target.deploy(*data, env=environment)
+    assert reloaded.returncode == 0, describe(reloaded)
+    assert [name.rpartition(" | ")[2] for name in reloaded.changed_operations] == ["Reload systemd for the sessions cleanup"]
+    assert target.host.check_output("systemctl show -P NeedDaemonReload horizon-clearsessions.service") == "no"
 
     # Sessions in memcached alone again (where a restart logs users out: test_faults.py).
     back_to_the_defaults_without(target, ready_keystone, DATABASE_PASSWORD_FILE)
