@@ -11,11 +11,11 @@ from pyinfra import host
 
 from operations import horizon, look, memcached, nginx, plugins, policy, sessions, uwsgi, verify
 from operations.apache import disable_apache
-from operations.config import is_load_balancer, load_config, load_load_balancer_config
 from operations.loadbalancer import balance_dashboards
 from operations.packages import install_packages
 from operations.repository import configure_repositories
 from operations.service import Service, run_services
+from operations.settings import is_load_balancer, load_config, load_load_balancer_config
 from operations.sudo_password import send_sudo_password_on_stdin
 from operations.tls import install_certificates
 

@@ -12,7 +12,7 @@ or replace ``horizon`` below with your own hosts and their data, for example
     ]
 
 Group-wide settings go in ``group_data/horizon.py`` or ``group_data/all.py``; every key and its
-default is in ``operations/defaults.py`` and the README. Secrets come from the environment
+default is in ``operations/settings/keys.py`` and the README. Secrets come from the environment
 (``SECRETS_FROM_ENVIRONMENT`` below) into ``SECRETS``: keep it in your hosts' data.
 """
 

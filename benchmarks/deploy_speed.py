@@ -19,9 +19,9 @@ from pathlib import Path
 
 from inventory import LAB_DATA
 from lab import targets
-from operations.defaults import DEFAULTS
 from operations.layout import UWSGI_VENV
 from operations.platforms import BASE_PACKAGES, UWSGI_PACKAGES
+from operations.settings.keys import DEFAULTS
 
 PREFIX = "horizon-bench-"
 # The floor's steps, timed one by one.

@@ -1,7 +1,7 @@
 """pyinfra deploys that serve the OpenStack dashboard (Horizon) with NGINX in front of uWSGI.
 
 One ``@deploy`` per concern; ``deploy.py`` composes them in order. Each takes the checked
-``HorizonConfig`` from ``operations.config`` rather than reading host data itself, so that bad
+``HorizonConfig`` from ``operations.settings`` rather than reading host data itself, so that bad
 input is refused once, before anything is planned.
 """
 

@@ -15,7 +15,6 @@ from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
 from . import config_file, optional_file, optional_path, render, sessions
-from .config import HorizonConfig
 from .layout import (
     API_CA_CERTIFICATE,
     BRANDING_DIR,
@@ -39,6 +38,7 @@ from .layout import (
 )
 from .secret import secret_file
 from .service import checked_or_restored
+from .settings import HorizonConfig
 from .whole import whole_file
 
 # Removed when the operator gives no CA for the APIs' certificates.

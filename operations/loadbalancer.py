@@ -6,9 +6,9 @@ from pyinfra.api import deploy
 from pyinfra.operations import server, systemd
 
 from . import config_file
-from .config import LoadBalancerConfig
 from .layout import HAPROXY_CONFIG
 from .packages import install
+from .settings import LoadBalancerConfig
 
 
 @deploy("Load balancer")

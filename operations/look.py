@@ -15,8 +15,8 @@ from pyinfra.facts.files import FindDirectories
 from pyinfra.operations import files
 
 from . import optional_file, optional_path
-from .config import HorizonConfig, Theme
 from .layout import BRANDING_DIR, THEMES_DIR
+from .settings import HorizonConfig, Theme
 
 # The names Horizon's templates ask for (`themable_asset`). Horizon's own themes have none of
 # their own, so they show the dashboard's, which the static build replaces with these.

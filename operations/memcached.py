@@ -5,8 +5,8 @@ from __future__ import annotations
 from pyinfra.api import deploy
 
 from . import config_file
-from .config import HorizonConfig
 from .layout import MEMCACHED_CONF, MEMCACHED_PACKAGE_LIST
+from .settings import HorizonConfig
 
 # What memcached reads at start (see service.py).
 FILES = (MEMCACHED_CONF, MEMCACHED_PACKAGE_LIST)

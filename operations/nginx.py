@@ -8,7 +8,6 @@ from pyinfra.api import deploy
 from pyinfra.operations import files
 
 from . import config_file
-from .config import HorizonConfig
 from .layout import (
     DOCROOT,
     HEADERS_SNIPPET,
@@ -22,6 +21,7 @@ from .layout import (
     UWSGI_SNIPPET,
 )
 from .service import checked_or_restored
+from .settings import HorizonConfig
 
 # What a reload makes NGINX read (see service.py).
 FILES = (NGINX_SITE, HEADERS_SNIPPET, TLS_SNIPPET, UWSGI_SNIPPET, TLS_CERTIFICATE, TLS_KEY, TLS_CLIENT_CA)

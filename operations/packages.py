@@ -12,9 +12,9 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import apt, server
 from pyinfra.operations.util import any_changed
 
-from .config import HorizonConfig
 from .layout import LOCAL_ENABLED_DIR
 from .platforms import BASE_PACKAGES, DASHBOARD_PLUGINS, SESSION_DATABASE_PACKAGES, UWSGI_PACKAGES
+from .settings import HorizonConfig
 
 
 def install(name: str, packages: Sequence[str], sources: Sequence = ()) -> list:

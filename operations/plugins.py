@@ -11,9 +11,9 @@ from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
 from . import config_file
-from .config import HorizonConfig
 from .facts import probe, probed
 from .layout import LOCAL_ENABLED_DIR, PIP_PLUGINS_RECORD, PIP_PLUGINS_SCRIPT, UWSGI_VENV, UWSGI_VENV_PIP
+from .settings import HorizonConfig
 from .whole import whole_file
 
 # What the host has: the recorded plugins, the links into the virtualenv that Horizon reads,

@@ -9,8 +9,8 @@ from pyinfra.api import deploy
 from pyinfra.facts.server import Command
 from pyinfra.operations import server
 
-from .config import HorizonConfig
 from .layout import HORIZON_USER, POLICY_OVERRIDES_DIR, POLICY_OVERRIDES_FILE
+from .settings import HorizonConfig
 from .whole import whole_file
 
 # What a reload makes Horizon read (see service.py); a removed file changes its directory.

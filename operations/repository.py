@@ -8,10 +8,10 @@ from pyinfra.api import deploy
 from pyinfra.operations import apt
 
 from . import public_file
-from .config import HorizonConfig
 from .layout import APT_KEYRINGS, CLOUD_ARCHIVE_KEYRING
 from .packages import install
 from .platforms import CLOUD_ARCHIVE_KEYRING_PACKAGE, CLOUD_ARCHIVE_URL
+from .settings import HorizonConfig
 
 CLOUD_ARCHIVE_SOURCE = "ubuntu-cloud-archive"
 EXTRA_SOURCE = "horizon-openstack"

@@ -11,10 +11,10 @@ from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from . import config_file
-from .config import HorizonConfig
 from .facts import probe, probed
 from .layout import CLEANUP_SERVICE, CLEANUP_TIMER, DATABASE_PASSWORD_FILE, HORIZON_USER, SESSIONS_MIGRATED, STAMPS
 from .secret import secret_file
+from .settings import HorizonConfig
 
 CLEANUP_UNITS = " ".join(path.rpartition("/")[2] for path in (CLEANUP_SERVICE, CLEANUP_TIMER))
 # What the host has of the above, the database the table was made in, and whether systemd still

@@ -12,9 +12,9 @@ from pyinfra.facts.files import File
 from pyinfra.operations import server
 
 from . import optional_file, optional_path, public_file
-from .config import HorizonConfig
 from .layout import TLS_CERTIFICATE, TLS_CLIENT_CA, TLS_KEY
 from .secret import secret_file
+from .settings import HorizonConfig
 
 # Removed when the operator gives no CA for the clients' certificates.
 optional_path(TLS_CLIENT_CA)

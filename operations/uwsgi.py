@@ -8,8 +8,8 @@ from pyinfra.api import deploy
 from pyinfra.operations import pip, systemd
 
 from . import config_file
-from .config import HorizonConfig
 from .layout import HORIZON_UNIT, HORIZON_USER, UWSGI_BINARIES, UWSGI_INI, UWSGI_VENV
+from .settings import HorizonConfig
 
 # What a restart makes uWSGI read (see service.py), with horizon.service_files().
 FILES = (UWSGI_INI, HORIZON_UNIT, *UWSGI_BINARIES.values())

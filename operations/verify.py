@@ -7,9 +7,9 @@ from pyinfra.api import OperationError, deploy, operation
 from pyinfra.facts.server import Command
 
 from . import config_file
-from .config import HorizonConfig
 from .horizon import settings_marker
 from .layout import CHECK_SITE
+from .settings import HorizonConfig
 
 
 @operation()

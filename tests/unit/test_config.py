@@ -1,13 +1,17 @@
 """Host data is coerced from the command line's strings and refused, key by key, when wrong."""
 
 import json
+import re
 import tarfile
 from dataclasses import replace
 
 import pytest
 
-from operations.config import ConfigError, HostFacts, Node, resolve, resolve_load_balancer
-from operations.defaults import DEFAULTS
+from operations import TEMPLATES
+from operations.settings import ConfigError, HostFacts, Node, resolve, resolve_load_balancer
+from operations.settings.checks import MANAGED_HORIZON_CONFIG, MANAGED_SETTINGS
+from operations.settings.keys import DEFAULTS, SETTINGS
+from operations.settings.resolve import config_fields
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=3)
 
@@ -210,6 +214,13 @@ def test_several_dashboard_hosts_refuse_memcached_on_loopback():
         resolve(nodes[0].data, replace(DEBIAN, name="dash1.example.com"), nodes)
 
 
+def test_another_hosts_memcached_address_is_checked_as_this_hosts_is():
+    # This host's cache list names the other host's memcached by that host's own data.
+    nodes = (Node("dash1.example.com", dict(SHARED)), Node("dash2.example.com", {**SHARED, "horizon_memcached_listen": "::"}))
+    with pytest.raises(ConfigError, match="horizon_memcached_listen of dash2.example.com = '::': expected .*not a wildcard"):
+        resolve(nodes[0].data, replace(DEBIAN, name="dash1.example.com"), nodes)
+
+
 @pytest.mark.parametrize("wildcard", ["0.0.0.0", "::"])
 def test_memcached_never_listens_on_every_interface(wildcard):
     with pytest.raises(ConfigError, match="not a wildcard: memcached has no authentication"):
@@ -371,3 +382,20 @@ def test_plugins_are_named_by_service_and_become_the_distributions_packages():
     assert config.plugins == ("python3-heat-dashboard", "python3-octavia-dashboard")
     with pytest.raises(ConfigError, match="horizon_plugins = 'heat,nova': expected plugins among blazar, .*, not nova"):
         resolve({"horizon_plugins": "heat,nova"}, DEBIAN)
+
+
+def test_every_key_fills_the_configuration_field_of_its_name():
+    # A key whose field is misspelt would be checked and then dropped; the extra repository's keys
+    # make one field, apt_repository.
+    unfilled = [
+        setting.name
+        for setting in SETTINGS
+        if setting.name.removeprefix("horizon_") not in config_fields() and not setting.name.startswith("horizon_apt_repository_")
+    ]
+    assert unfilled == []
+
+
+def test_the_settings_horizon_extra_settings_may_not_set_are_those_the_templates_write():
+    written = "\n".join((TEMPLATES / name).read_text() for name in ("local_settings.py.j2", "horizon-settings.py.j2"))
+    assert set(re.findall(r"^\s*([A-Z][A-Z0-9_]*)(?: =|\[)", written, re.M)) - {"HORIZON_CONFIG"} == MANAGED_SETTINGS
+    assert set(re.findall(r'^HORIZON_CONFIG\["(\w+)"\]', written, re.M)) == MANAGED_HORIZON_CONFIG

@@ -3,8 +3,8 @@
 import pytest
 from pyinfra.api.exceptions import PyinfraError
 
-from operations.config import ConfigError
 from operations.layout import BUILD_STATIC
+from operations.settings import ConfigError
 from tests.unit.planning import plan
 
 

@@ -5,7 +5,6 @@ import configparser
 import pytest
 
 from operations import render as render_template
-from operations.config import HostFacts, resolve
 from operations.layout import (
     API_CA_CERTIFICATE,
     CUSTOMIZATION_DIR,
@@ -14,6 +13,7 @@ from operations.layout import (
     SECRET_KEY_FILE,
     TLS_CLIENT_CA,
 )
+from operations.settings import HostFacts, resolve
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2)
 UBUNTU = HostFacts(os_id="ubuntu", os_version="24.04", fqdn="dash.example.com", cpus=2)
