@@ -5,6 +5,7 @@ One ``@deploy`` per concern; ``deploy.py`` composes them in order. Each takes th
 input is refused once, before anything is planned.
 """
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -12,7 +13,7 @@ from pyinfra import host
 from pyinfra.operations import files
 
 from .facts import probe, probed
-from .layout import LAYOUT
+from .layout import LAYOUT, OPTIONAL_FILES
 from .whole import whole_file
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -52,23 +53,25 @@ def public_file(name: str, src: str, dest: str):
     return whole_file(name=name, path=dest, content=Path(src).read_bytes(), user="root", group="root", mode="0644")
 
 
-_OPTIONAL_FILES: list[str] = []
-probe("optional", lambda: f"ls -d {' '.join(_OPTIONAL_FILES)}")
-
-
-def optional_path(path: str) -> str:
-    """``path``, declared as a destination of ``optional_file``: whether it exists is asked
-    together with every other (see ``facts.Probes``)."""
-    _OPTIONAL_FILES.append(path)
-    return path
+probe("optional", lambda: f"ls -d {' '.join(OPTIONAL_FILES)}")
 
 
 def optional_file(name: str, local: str | None, dest: str) -> list:
-    """The operator's local file (see ``public_file``) at ``dest`` (declared with
-    ``optional_path``), or ``dest`` removed without one."""
+    """The operator's local file (see ``public_file``) at ``dest``, one of ``layout.OPTIONAL_FILES``
+    (whether each exists is asked together), or ``dest`` removed without one."""
+    if dest not in OPTIONAL_FILES:
+        raise ValueError(f"{dest} is not in layout.OPTIONAL_FILES: the deploy would never see it to remove it")
     if local:
         return [public_file(name, local, dest)]
-    if dest not in probed("optional"):
-        host.noop(f"{name}: none given, none on the host")
+    present = [dest] if dest in probed("optional") else []
+    return remove_all_but(f"{name}: none", (), present, lambda dropped: [files.file(name=f"{name}: none", path=dest, present=False)])
+
+
+def remove_all_but(what: str, wanted: Iterable[str], present: Iterable[str], remove: Callable[[list[str]], list]) -> list:
+    """Reconcile: what is ``present`` on the host and not ``wanted`` goes, by the operations
+    ``remove`` makes for those paths (sorted); a noop saying so when nothing has to."""
+    dropped = sorted(set(present) - set(wanted))
+    if not dropped:
+        host.noop(f"{what}: nothing on the host to remove")
         return []
-    return [files.file(name=f"{name}: none", path=dest, present=False)]
+    return remove(dropped)

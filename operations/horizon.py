@@ -14,7 +14,7 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
-from . import config_file, optional_file, optional_path, render, sessions
+from . import config_file, optional_file, render, sessions
 from .layout import (
     API_CA_CERTIFICATE,
     BRANDING_DIR,
@@ -41,8 +41,6 @@ from .service import checked_or_restored
 from .settings import HorizonConfig
 from .whole import whole_file
 
-# Removed when the operator gives no CA for the APIs' certificates.
-optional_path(API_CA_CERTIFICATE)
 # The static files are complete when STATIC_BUILT is newer than the manifest. Absent or older
 # than the manifest: a run stopped while building them (or built them before they were
 # precompressed). Older than the packages they come from (the JavaScript libraries too):

@@ -87,6 +87,10 @@ HEALTH_CHECK = "healthz"
 # /usr/local.
 THEMES_DIR = "/usr/local/share/openstack-dashboard/themes"
 BRANDING_DIR = "/usr/local/share/openstack-dashboard/branding"
+# The names Horizon's templates ask for (`themable_asset`). Horizon's own themes have none of
+# their own, so they show the dashboard's, which the static build replaces with these.
+BRANDING_FILES = {"logo": "logo.svg", "logo_splash": "logo-splash.svg", "favicon": "favicon.ico"}
+BRANDING_PATHS = {key: f"{BRANDING_DIR}/{name}" for key, name in BRANDING_FILES.items()}
 
 # The static build. Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
@@ -144,6 +148,10 @@ HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
 HAPROXY_CHROOT = "/var/lib/haproxy"
 HAPROXY_ADMIN_SOCKET = "/run/haproxy/admin.sock"
 SYSLOG_SOCKET = "/dev/log"
+
+# The operator's optional files (operations.optional_file): each is removed from the host when
+# its key is unset.
+OPTIONAL_FILES = (API_CA_CERTIFICATE, TLS_CLIENT_CA, *BRANDING_PATHS.values())
 
 # Free space (MiB) the deploy needs where it writes: the packages, while some are still missing
 # (with apt's downloads); the uWSGI virtualenv; the static files, which are collected afresh

@@ -14,14 +14,9 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import FindDirectories
 from pyinfra.operations import files
 
-from . import optional_file, optional_path
-from .layout import BRANDING_DIR, THEMES_DIR
+from . import optional_file, remove_all_but
+from .layout import BRANDING_FILES, BRANDING_PATHS, THEMES_DIR
 from .settings import HorizonConfig, Theme
-
-# The names Horizon's templates ask for (`themable_asset`). Horizon's own themes have none of
-# their own, so they show the dashboard's, which the static build replaces with these.
-BRANDING_FILES = {"logo": "logo.svg", "logo_splash": "logo-splash.svg", "favicon": "favicon.ico"}
-BRANDING_PATHS = {key: optional_path(f"{BRANDING_DIR}/{name}") for key, name in BRANDING_FILES.items()}
 
 
 @functools.cache
@@ -53,12 +48,14 @@ def installed_theme(theme: Theme):
 
 
 def removed_themes(config: HorizonConfig) -> list:
-    wanted = {f"{THEMES_DIR}/{theme.name}" for theme in config.themes}
+    wanted = [f"{THEMES_DIR}/{theme.name}" for theme in config.themes]
     present = set(host.get_fact(FindDirectories, path=THEMES_DIR, maxdepth=1)) - {THEMES_DIR}
-    dropped = sorted(present - wanted)
-    if not dropped:
-        host.noop("no theme to remove")
-    return [files.directory(name=f"Theme {path}: removed", path=path, present=False) for path in dropped]
+    return remove_all_but(
+        "Themes no longer listed",
+        wanted,
+        present,
+        lambda dropped: [files.directory(name=f"Theme {path}: removed", path=path, present=False) for path in dropped],
+    )
 
 
 @deploy("Themes and branding")

@@ -10,7 +10,7 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
-from . import config_file
+from . import config_file, remove_all_but
 from .facts import probe, probed
 from .layout import LOCAL_ENABLED_DIR, PIP_PLUGINS_RECORD, PIP_PLUGINS_SCRIPT, UWSGI_VENV, UWSGI_VENV_PIP
 from .settings import HorizonConfig
@@ -39,13 +39,17 @@ def install_pip_plugins(config: HorizonConfig) -> list:
     """
     state = probed("plugins")
     recorded = {line.removeprefix("recorded ").partition("==")[0] for line in state if line.startswith("recorded ")}
-    dropped = sorted(recorded - {name for name, _ in config.pip_plugins})
-    if dropped and config.uwsgi_source == "pip":
-        uninstall = f"{UWSGI_VENV_PIP} uninstall --yes --quiet {' '.join(dropped)}"
-        removed = [server.shell(name="Dashboard plugins dropped", commands=[uninstall])]
-    else:
-        host.noop("no plugin from PyPI to uninstall (or uWSGI's virtualenv goes with them)")
-        removed = []
+    # Without uWSGI from PyPI its virtualenv goes, and the plugins with it.
+    removed = remove_all_but(
+        "Plugins from PyPI no longer listed",
+        [name for name, _ in config.pip_plugins],
+        recorded if config.uwsgi_source == "pip" else (),
+        lambda dropped: [
+            server.shell(
+                name="Dashboard plugins dropped", commands=[f"{UWSGI_VENV_PIP} uninstall --yes --quiet {' '.join(dropped)}"]
+            )
+        ],
+    )
     if not config.pip_plugins:
         return [*removed, *unregistered(state)]
     return [*removed, *registered(config, removed)]

@@ -9,6 +9,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.server import Command
 from pyinfra.operations import server
 
+from . import remove_all_but
 from .layout import HORIZON_USER, POLICY_OVERRIDES_DIR, POLICY_OVERRIDES_FILE
 from .settings import HorizonConfig
 from .whole import whole_file
@@ -44,9 +45,10 @@ def configure_policy_overrides(config: HorizonConfig) -> list:
         for path, rules in wanted.items()
     ]
     present = (host.get_fact(Command, f"ls {POLICY_OVERRIDES_DIR}/*/{POLICY_OVERRIDES_FILE} 2>/dev/null || true") or "").split()
-    dropped = [path for path in present if path not in wanted]
-    if not dropped:
-        host.noop("no policy overrides to remove")
-        return written
-    removed = server.shell(name="Remove policy overrides no longer in the host data", commands=[f"rm -f {' '.join(dropped)}"])
-    return [*written, removed]
+    removed = remove_all_but(
+        "Policy overrides no longer in the host data",
+        wanted,
+        present,
+        lambda dropped: [server.shell(name="Remove policy overrides no longer in the host data", commands=[f"rm -f {' '.join(dropped)}"])],
+    )
+    return [*written, *removed]

@@ -11,13 +11,10 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import server
 
-from . import optional_file, optional_path, public_file
+from . import optional_file, public_file
 from .layout import TLS_CERTIFICATE, TLS_CLIENT_CA, TLS_KEY
 from .secret import secret_file
 from .settings import HorizonConfig
-
-# Removed when the operator gives no CA for the clients' certificates.
-optional_path(TLS_CLIENT_CA)
 
 
 def _subject_alt_name(name: str) -> str:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from operations import TEMPLATES
+from operations import TEMPLATES, optional_file
 from operations.layout import MEMCACHED_PORT
 
 # An absolute path under the system's top directories.
@@ -39,3 +39,10 @@ def test_no_template_names_a_host_path_a_user_or_a_port_itself(template):
     ]
     assert not named, "take these from layout (operations/layout.py):\n" + "\n".join(named)
 
+
+
+def test_an_optional_file_outside_the_layouts_list_is_refused_before_anything_runs():
+    # The host is only asked about the files in layout.OPTIONAL_FILES: any other would never be
+    # seen there, and so never removed when its key is unset.
+    with pytest.raises(ValueError, match="/etc/openstack-dashboard/other.pem is not in layout.OPTIONAL_FILES"):
+        optional_file("Another CA", None, "/etc/openstack-dashboard/other.pem")
