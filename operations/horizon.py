@@ -14,7 +14,7 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import files, python, server
 from pyinfra.operations.util import any_changed
 
-from . import config_file, optional_file, render, sessions
+from . import config_file, optional_file, public_file, render, sessions
 from .layout import (
     API_CA_CERTIFICATE,
     BRANDING_DIR,
@@ -30,6 +30,8 @@ from .layout import (
     DPKG_INFO,
     HORIZON_USER,
     PIP_PLUGINS_RECORD,
+    RUNTIME_DIR,
+    RUNTIME_FILE,
     SECRET_KEY_FILE,
     SETTINGS_DIR,
     STATIC_BUILT,
@@ -71,6 +73,7 @@ STATIC_BUILD_SCRIPTS = (
     ("horizon-check-static.j2", CHECK_STATIC),
     ("horizon-build-static.j2", BUILD_STATIC),
 )
+RUNTIME_SOURCE = Path(__file__).resolve().parent / "runtime" / "horizon_deploy.py"
 # Horizon's own generator: 64 characters from the system's random source.
 GENERATE_SECRET_KEY = (
     "python3 -c 'from horizon.utils.secret_key import generate_key; print(generate_key(64), end=\"\")'"
@@ -84,6 +87,7 @@ def settings_files(config: HorizonConfig) -> tuple[str, ...]:
         config.settings_dropin,
         CUSTOMIZATION_FILE,
         DATABASE_PASSWORD_FILE,
+        RUNTIME_FILE,
     )
 
 
@@ -94,6 +98,8 @@ def service_files(config: HorizonConfig) -> tuple[str, ...]:
     return (
         *settings_files(config),
         PIP_PLUGINS_RECORD,
+    RUNTIME_DIR,
+    RUNTIME_FILE,
         dropins,
         f"{dropins}/*.py",
         SECRET_KEY_FILE,
@@ -124,6 +130,12 @@ class HorizonChanges(NamedTuple):
     # ...and NGINX for a static build: its open_file_cache would go on serving a replaced file
     # that keeps its name (a logo, an image, a library) from the old inode for up to a minute.
     static: list
+
+
+def runtime_module():
+    """The deploy's own code in Horizon (see ``operations/runtime``), which the settings import."""
+    files.directory(name=f"Directory {RUNTIME_DIR}", path=RUNTIME_DIR, user="root", group="root", mode="0755")
+    return public_file("The deploy's code in Horizon", str(RUNTIME_SOURCE), RUNTIME_FILE)
 
 
 def customization_module(local: str | None):
@@ -200,6 +212,7 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
     api_ca = optional_file("CA certificates of the OpenStack APIs", config.api_ca_certificate, API_CA_CERTIFICATE)
     customization = customization_module(config.customization_module)
     database_password = sessions.database_password(config)
+    runtime = runtime_module()
     marker = settings_marker(config)
     settings = [
         config_file(
@@ -212,7 +225,7 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
     ]
     # Django loads the settings, the URLs, every dashboard and the customisation module, as a
     # starting worker would, and runs its system checks.
-    checked_or_restored("horizon", config.manage("check >/dev/null"), settings_files(config), [*settings, customization])
+    checked_or_restored("horizon", config.manage("check >/dev/null"), settings_files(config), [*settings, customization, runtime])
     # The Security Guide's checks 01 and 02 hold for the distribution's drop-ins too: they come
     # root:root 0644 with the package (and again with every upgrade).
     loose = host.get_fact(Command, loose_dropins(config))
@@ -237,5 +250,5 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
     )
     upgrade_checked(config, packages, static_state)
     return HorizonChanges(
-        reload=[secret, *database_password, *settings, customization, *api_ca, static], static=[static]
+        reload=[secret, *database_password, *settings, customization, runtime, *api_ca, static], static=[static]
     )

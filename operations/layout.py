@@ -60,6 +60,12 @@ UWSGI_SOCKET = f"{UWSGI_RUNTIME_DIR}/horizon.sock"
 # systemd's own kill, for the unit's reload (SIGHUP: uWSGI's graceful reload).
 KILL = "/bin/kill"
 
+# The deploy's own code in Horizon (operations/runtime/horizon_deploy.py), imported by the
+# settings drop-in from this directory, beside the packages' own and out of their way.
+RUNTIME_DIR = "/usr/local/lib/horizon-deploy"
+RUNTIME_MODULE = "horizon_deploy"
+RUNTIME_FILE = f"{RUNTIME_DIR}/{RUNTIME_MODULE}.py"
+
 # Horizon's settings and what they read.
 SECRET_KEY_FILE = f"{SETTINGS_DIR}/secret_key"
 # Sorted after the distribution's drop-ins (Debian's _0006_debian_cache.py forces a per-process

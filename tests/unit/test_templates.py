@@ -1,6 +1,7 @@
 """The configuration files the templates produce, rendered locally."""
 
 import configparser
+import sys
 
 import pytest
 
@@ -11,9 +12,11 @@ from operations.layout import (
     CUSTOMIZATION_MODULE,
     LAYOUT,
     SECRET_KEY_FILE,
+    STATIC_FAILED_MARK,
     TLS_CLIENT_CA,
 )
 from operations.settings import HostFacts, resolve
+from tests.unit.host_libraries import RUNTIME_DIR, host_libraries
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2)
 UBUNTU = HostFacts(os_id="ubuntu", os_version="24.04", fqdn="dash.example.com", cpus=2)
@@ -83,12 +86,10 @@ def test_nginx_site_has_the_article_shape_and_static_follows_webroot(webroot):
 
 
 def settings_dropin(layout=None, **data) -> dict:
-    """The settings drop-in rendered from ``data`` and executed: the settings it leaves."""
-    source = render("horizon-settings.py.j2", layout=layout, **data)
-    # Horizon execs its drop-ins in the namespace of its settings module, which already holds
-    # HORIZON_CONFIG. Neither Horizon nor Django nor keystoneauth is installed here: stand in
-    # for what the file imports from them.
-    session = type("Session", (), {"__init__": lambda self, timeout=None: setattr(self, "timeout", timeout)})
+    """The settings drop-in rendered from ``data`` and executed: the settings it leaves. Horizon
+    execs its drop-ins in the namespace of its settings module, which already holds these; the
+    libraries it imports are stand-ins (host_libraries), the deploy's own module the real one."""
+    source = render("horizon-settings.py.j2", layout={"runtime_dir": str(RUNTIME_DIR), **(layout or {})}, **data)
     namespace = {
         "__name__": "openstack_dashboard.settings",
         "HORIZON_CONFIG": {"user_home": "openstack_dashboard.views.get_user_home"},
@@ -96,21 +97,11 @@ def settings_dropin(layout=None, **data) -> dict:
         "POLICY_DIRS": {"compute": ["nova_policy.d"]},
         "SIMULTANEOUS_SESSIONS": "allow",
         "AVAILABLE_THEMES": [("default", "Default", "themes/default"), ("material", "Material", "themes/material")],
-        "_secret_key": type("S", (), {"read_from_file": staticmethod(lambda path: f"read:{path}")}),
-        "_cache_sessions": type("C", (), {"SessionStore": object, "CreateError": KeyError, "UpdateError": LookupError}),
-        "_PyMemcacheCache": object,
-        "_keystoneauth_session": type("K", (), {"Session": session}),
-        "_OfflineGenerationError": type("OfflineGenerationError", (Exception,), {}),
-        "_got_request_exception": type(
-            "Signal", (), {"receivers": [], "connect": lambda self, receiver, weak: self.receivers.append(receiver)}
-        )(),
     }
-    own_code = "\n".join(
-        line
-        for line in source.splitlines()
-        if not line.startswith(("from horizon", "from django", "from keystoneauth1", "from compressor"))
-    )
-    exec(compile(own_code, "dropin", "exec"), namespace)
+    with host_libraries():
+        before = list(sys.path)
+        exec(compile(source, "dropin", "exec"), namespace)
+        namespace["added to sys.path"] = [path for path in sys.path if path not in before]
     return namespace
 
 
@@ -120,21 +111,10 @@ def test_template_fragments_are_cached_in_each_process_not_in_memcached():
     assert caches["template_fragments"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
-def test_a_page_failing_for_want_of_a_manifest_entry_marks_the_static_files_for_the_next_run(tmp_path, monkeypatch):
-    namespace = settings_dropin()
-    mark = tmp_path / "static-files-failed"
-    monkeypatch.setitem(namespace["_mark_static_files_failed"].__globals__, "_Path", lambda path: mark)
-    (receiver,) = namespace["_got_request_exception"].receivers
-    try:
-        raise KeyError("another failure")
-    except KeyError:
-        receiver(sender=None)
-    assert not mark.exists()
-    try:
-        raise namespace["_OfflineGenerationError"]('key "abc" is missing from offline manifest')
-    except Exception:
-        receiver(sender=None)
-    assert mark.exists()
+def test_a_page_failing_for_want_of_a_manifest_entry_leaves_the_mark_the_next_run_looks_for():
+    deploy = settings_dropin()["_deploy"]
+    (receiver,) = deploy.got_request_exception.receivers
+    assert receiver.__closure__[0].cell_contents == STATIC_FAILED_MARK
 
 
 def test_settings_dropin_is_valid_python_with_memcached_sessions():
@@ -143,26 +123,26 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
         horizon_webroot="/dashboard/",
         horizon_keystone_url="https://keystone.example.com:5000/v3",
     )
-    session = namespace["_keystoneauth_session"].Session
+    session = namespace["_deploy"].keystoneauth_session.Session
     assert namespace["SECRET_KEY"] == f"read:{SECRET_KEY_FILE}"
     assert namespace["DEBUG"] is False
     assert namespace["WEBROOT"] == "/dashboard/"
     assert namespace["STATIC_URL"] == "/dashboard/static/"
     assert namespace["LOGIN_URL"] == "/dashboard/auth/login/"
     # Django's cache sessions, but a login goes on when memcached refuses the new session.
-    assert namespace["SESSION_ENGINE"] == "openstack_dashboard.settings" and "SessionStore" in namespace
+    assert namespace["SESSION_ENGINE"] == "horizon_deploy" and namespace["_deploy"].SessionStore
     cache = namespace["CACHES"]["default"]
     # Django's pymemcache backend, whose connections outlive a request.
-    assert cache["BACKEND"] == "openstack_dashboard.settings.PersistentPyMemcacheCache"
+    assert cache["BACKEND"] == "horizon_deploy.PersistentPyMemcacheCache"
     assert cache["LOCATION"] == ["10.0.0.1:11211", "10.0.0.2:11211"]
     assert cache["OPTIONS"]["ignore_exc"] is True
     assert namespace["OPENSTACK_KEYSTONE_URL"] == "https://keystone.example.com:5000/v3"
     assert namespace["ALLOWED_HOSTS"] == ["dash.example.com"]
-    assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_landing_page"]
+    assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_deploy"].landing_page
     assert namespace["MIDDLEWARE"] == (
-        "openstack_dashboard.settings.HealthCheckMiddleware",
+        "horizon_deploy.HealthCheckMiddleware",
         "django.middleware.common.CommonMiddleware",
-        "openstack_dashboard.settings.ServiceUnavailableMiddleware",
+        "horizon_deploy.ServiceUnavailableMiddleware",
     ), "the health check first; the middleware that only writes to memcached under SIMULTANEOUS_SESSIONS = 'allow' gone"
     # The operator's overrides are read after the distribution's own policy directories.
     assert namespace["POLICY_DIRS"]["compute"] == ["nova_policy.d", "/etc/openstack-dashboard/policy-overrides/compute"]
@@ -260,9 +240,9 @@ def test_operators_settings_come_last_and_their_customisation_module_is_importab
     assert namespace["OPENSTACK_HYPERVISOR_FEATURES"] == {"can_set_password": True, "note": None}
     # Merged: what the deploy put in HORIZON_CONFIG stays.
     assert namespace["HORIZON_CONFIG"]["modal_backdrop"] == "static"
-    assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_landing_page"]
+    assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_deploy"].landing_page
     assert namespace["HORIZON_CONFIG"]["customization_module"] == CUSTOMIZATION_MODULE
-    assert CUSTOMIZATION_DIR in namespace["_sys"].path
+    assert CUSTOMIZATION_DIR in namespace["added to sys.path"]
 
 
 def test_uwsgi_mounts_horizon_under_a_webroot_other_than_slash():
