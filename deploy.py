@@ -14,7 +14,7 @@ from operations.apache import disable_apache
 from operations.loadbalancer import balance_dashboards
 from operations.packages import install_packages
 from operations.repository import configure_repositories
-from operations.service import Service, run_services
+from operations.service import run_services
 from operations.settings import is_load_balancer, load_config, load_load_balancer_config
 from operations.sudo_password import send_sudo_password_on_stdin
 from operations.tls import install_certificates
@@ -31,26 +31,16 @@ else:
     disable_apache()
     packages = install_packages(config, sources)
     uwsgi_changes = uwsgi.install_uwsgi(config)
-    pip_plugins = plugins.install_pip_plugins(config)
+    plugin_changes = plugins.install_pip_plugins(config)
     look_changes = look.install_look(config)
-    horizon_changes = horizon.configure_horizon(config, [*packages, *pip_plugins], look_changes)
-    sessions.configure_session_database(config, horizon_changes.reload)
+    horizon_changes = horizon.configure_horizon(config, [*packages.operations(), *plugin_changes.operations()], look_changes)
+    sessions.configure_session_database(config, horizon_changes.operations("horizon"))
     policy_changes = policy.configure_policy_overrides(config)
     memcached_changes = memcached.configure_memcached(config)
     certificates = install_certificates(config)
-    nginx_changes = nginx.configure_nginx(config, certificates=certificates)
+    nginx_changes = nginx.configure_nginx(config, certificates)
+    # Every change above that a service must take in, with the files it reads from each step.
     run_services(
-        [
-            # Not on package changes: a restart logs everyone out, and the deploy never upgrades
-            # memcached (the package's own postinst restarts it when apt does).
-            Service("memcached", memcached.FILES, restart_on=memcached_changes),
-            Service(
-                "horizon",
-                [*uwsgi.FILES, *horizon.service_files(config), *policy.FILES],
-                restart_on=uwsgi_changes.restart,
-                reload_on=[*packages, *pip_plugins, *uwsgi_changes.reload, *horizon_changes.reload, *policy_changes],
-            ),
-            Service("nginx", nginx.FILES, reload_on=[*nginx_changes, *horizon_changes.static]),
-        ]
+        packages + uwsgi_changes + plugin_changes + horizon_changes + policy_changes + memcached_changes + certificates + nginx_changes
     )
     verify.prove_site(config)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from pyinfra import host, logger
@@ -39,7 +38,7 @@ from .layout import (
     THEMES_DIR,
 )
 from .secret import secret_file
-from .service import checked_or_restored
+from .service import Changes, checked_or_restored
 from .settings import HorizonConfig
 from .whole import whole_file
 
@@ -92,21 +91,10 @@ def settings_files(config: HorizonConfig) -> tuple[str, ...]:
 
 
 def service_files(config: HorizonConfig) -> tuple[str, ...]:
-    """What a restart makes Horizon read (see service.py): settings, key, static files'
-    manifest, its packages, and the record of its plugins from PyPI (written once linked)."""
+    """What Horizon reads that this deploy writes (see service.py): the settings, every drop-in
+    (a removed one changes their directory), the key, the static files' manifest."""
     dropins = config.platform.settings_dropin_dir
-    return (
-        *settings_files(config),
-        PIP_PLUGINS_RECORD,
-    RUNTIME_DIR,
-    RUNTIME_FILE,
-        dropins,
-        f"{dropins}/*.py",
-        SECRET_KEY_FILE,
-        API_CA_CERTIFICATE,
-        COMPRESS_MANIFEST,
-        *DASHBOARD_PACKAGE_LISTS,
-    )
+    return (*settings_files(config), dropins, f"{dropins}/*.py", SECRET_KEY_FILE, API_CA_CERTIFICATE, COMPRESS_MANIFEST)
 
 
 def loose_dropins(config: HorizonConfig) -> str:
@@ -122,14 +110,6 @@ def settings_marker(config: HorizonConfig) -> str:
     running workers report it, so a run can tell whether they run what it wrote."""
     unmarked = render("horizon-settings.py.j2", config=config, settings_marker="")
     return hashlib.sha256(unmarked.encode()).hexdigest()[:16]
-
-
-class HorizonChanges(NamedTuple):
-    # Horizon reloads for these...
-    reload: list
-    # ...and NGINX for a static build: its open_file_cache would go on serving a replaced file
-    # that keeps its name (a logo, an image, a library) from the old inode for up to a minute.
-    static: list
 
 
 def runtime_module():
@@ -193,7 +173,7 @@ def warn_if_keystone_is_silent(config: HorizonConfig) -> None:
 
 
 @deploy("Horizon settings and static files")
-def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence) -> HorizonChanges:
+def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence) -> Changes:
     """
     The secret key, ``local_settings.py`` and the settings drop-in, every drop-in readable by
     Horizon only; then ``collectstatic``, the branding, ``compress`` and the gzip twins when
@@ -249,6 +229,8 @@ def configure_horizon(config: HorizonConfig, packages: Sequence, look: Sequence)
         _if=lambda: "stale" in static_state or inputs_changed(),
     )
     upgrade_checked(config, packages, static_state)
-    return HorizonChanges(
-        reload=[secret, *database_password, *settings, customization, runtime, *api_ca, static], static=[static]
-    )
+    # NGINX reloads for a static build: its open_file_cache would go on serving a replaced file
+    # that keeps its name (a logo, an image, a library) from the old inode for up to a minute.
+    return Changes.of(
+        "horizon", reload=[secret, *database_password, *settings, customization, runtime, *api_ca, static], files=service_files(config)
+    ) + Changes.of("nginx", reload=[static])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
@@ -14,28 +12,24 @@ from .layout import (
     NGINX_DEFAULT_SITE,
     NGINX_ENABLED_SITE,
     NGINX_SITE,
-    TLS_CERTIFICATE,
-    TLS_CLIENT_CA,
-    TLS_KEY,
     TLS_SNIPPET,
     UWSGI_SNIPPET,
 )
-from .service import checked_or_restored
+from .service import Changes, checked_or_restored
 from .settings import HorizonConfig
 
-# What a reload makes NGINX read (see service.py).
-FILES = (NGINX_SITE, HEADERS_SNIPPET, TLS_SNIPPET, UWSGI_SNIPPET, TLS_CERTIFICATE, TLS_KEY, TLS_CLIENT_CA)
+# What a reload makes NGINX read from this deploy (the certificates come from tls.py).
+FILES = (NGINX_SITE, HEADERS_SNIPPET, TLS_SNIPPET, UWSGI_SNIPPET)
 
 
 @deploy("NGINX")
-def configure_nginx(config: HorizonConfig, certificates: Sequence = ()) -> list:
+def configure_nginx(config: HorizonConfig, certificates: Changes) -> Changes:
     """
     The Horizon site enabled, the distribution's default site removed, and the result checked
-    with ``nginx -t`` before anything reloads it (see ``checked_or_restored``). Returns the
-    operations whose change needs NGINX reloaded.
+    with ``nginx -t`` (with the ``certificates`` of this run) before anything reloads it (see
+    ``checked_or_restored``). NGINX reloads for them.
     """
     changes = [
-        *certificates,
         config_file("NGINX security headers for Horizon", "nginx-headers.conf.j2", HEADERS_SNIPPET, config=config),
         config_file("NGINX TLS settings for Horizon", "nginx-tls.conf.j2", TLS_SNIPPET, config=config),
         config_file("NGINX hand-over to uWSGI", "nginx-uwsgi.conf.j2", UWSGI_SNIPPET, config=config),
@@ -45,5 +39,7 @@ def configure_nginx(config: HorizonConfig, certificates: Sequence = ()) -> list:
     ]
     config_file("robots.txt: a dashboard has nothing to index", "robots.txt.j2", f"{DOCROOT}/robots.txt")
     # A certificate that does not match its key fails here too.
-    checked_or_restored("nginx", "nginx -t -q", (*FILES, NGINX_ENABLED_SITE), changes)
-    return changes
+    checked_or_restored(
+        "nginx", "nginx -t -q", (*FILES, *certificates.files_of("nginx"), NGINX_ENABLED_SITE), [*certificates.operations(), *changes]
+    )
+    return Changes.of("nginx", reload=changes, files=FILES)

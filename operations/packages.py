@@ -12,8 +12,9 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import apt, server
 from pyinfra.operations.util import any_changed
 
-from .layout import LOCAL_ENABLED_DIR
+from .layout import DASHBOARD_PACKAGE_LISTS, LOCAL_ENABLED_DIR, MEMCACHED_PACKAGE_LIST
 from .platforms import BASE_PACKAGES, DASHBOARD_PLUGINS, SESSION_DATABASE_PACKAGES, UWSGI_PACKAGES
+from .service import Changes
 from .settings import HorizonConfig
 
 
@@ -70,10 +71,12 @@ def leave_static_build_to_deploy(config: HorizonConfig) -> None:
 
 
 @deploy("Packages")
-def install_packages(config: HorizonConfig, sources: Sequence = ()) -> list:
+def install_packages(config: HorizonConfig, sources: Sequence = ()) -> Changes:
     """nginx, memcached, openstack-dashboard and its memcached client, what uWSGI needs, the
     database driver when sessions are in a database, and the dashboard plugins asked for; the
-    plugins not asked for purged. Returns the operations that change installed packages."""
+    plugins not asked for purged. Horizon reloads for them; memcached never restarts for its
+    package (the package's own postinst restarts it, and a restart logs everyone out), but dpkg's
+    list of its files still tells the next run that a run stopped before applying an upgrade."""
     leave_static_build_to_deploy(config)
     driver = SESSION_DATABASE_PACKAGES if config.session_engine != "cache" else ()
     installed = install(
@@ -95,4 +98,6 @@ def install_packages(config: HorizonConfig, sources: Sequence = ()) -> list:
         commands=[f"install -d -o root -g root -m 0755 {LOCAL_ENABLED_DIR}"],
         _if=lambda: missing or purged.did_change(),
     )
-    return [*installed, purged]
+    return Changes.of("horizon", reload=[*installed, purged], files=DASHBOARD_PACKAGE_LISTS) + Changes.of(
+        "memcached", files=[MEMCACHED_PACKAGE_LIST]
+    )

@@ -13,6 +13,7 @@ from pyinfra.operations.util import any_changed
 from . import config_file, remove_all_but
 from .facts import probe, probed
 from .layout import LOCAL_ENABLED_DIR, PIP_PLUGINS_RECORD, PIP_PLUGINS_SCRIPT, UWSGI_VENV, UWSGI_VENV_PIP
+from .service import Changes
 from .settings import HorizonConfig
 from .whole import whole_file
 
@@ -29,13 +30,13 @@ probe("plugins", lambda: PLUGIN_STATE)
 
 
 @deploy("Dashboard plugins from PyPI")
-def install_pip_plugins(config: HorizonConfig) -> list:
+def install_pip_plugins(config: HorizonConfig) -> Changes:
     """
     ``horizon_pip_plugins`` installed with pip into uWSGI's virtualenv, never replacing the
     distribution's Horizon or Django, and their ``enabled`` files linked into Horizon's (see the
     ``horizon-pip-plugins`` template); those a previous run installed and no longer listed
-    uninstalled and unlinked. Returns the operations whose change needs the static files
-    rebuilt and Horizon reloaded.
+    uninstalled and unlinked. Horizon reloads for them, and its static files are rebuilt (see
+    ``horizon.configure_horizon``); the record of what is installed is written once linked.
     """
     state = probed("plugins")
     recorded = {line.removeprefix("recorded ").partition("==")[0] for line in state if line.startswith("recorded ")}
@@ -50,9 +51,8 @@ def install_pip_plugins(config: HorizonConfig) -> list:
             )
         ],
     )
-    if not config.pip_plugins:
-        return [*removed, *unregistered(state)]
-    return [*removed, *registered(config, removed)]
+    changed = [*removed, *(registered(config, removed) if config.pip_plugins else unregistered(state))]
+    return Changes.of("horizon", reload=changed, files=[PIP_PLUGINS_RECORD])
 
 
 def registered(config: HorizonConfig, removed: list) -> list:

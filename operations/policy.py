@@ -11,6 +11,7 @@ from pyinfra.operations import server
 
 from . import remove_all_but
 from .layout import HORIZON_USER, POLICY_OVERRIDES_DIR, POLICY_OVERRIDES_FILE
+from .service import Changes
 from .settings import HorizonConfig
 from .whole import whole_file
 
@@ -26,11 +27,11 @@ def overrides_yaml(rules) -> str:
 
 
 @deploy("Policy overrides")
-def configure_policy_overrides(config: HorizonConfig) -> list:
+def configure_policy_overrides(config: HorizonConfig) -> Changes:
     """
     ``horizon_policy_overrides`` as ``POLICY_OVERRIDES_DIR/SERVICE/horizon-deploy.yaml``,
-    readable by Horizon only; the file of a service no longer listed is removed. Returns the
-    operations whose change needs Horizon reloaded (it reads policy once).
+    readable by Horizon only; the file of a service no longer listed is removed. Horizon
+    reloads for them (it reads policy once).
     """
     wanted = {f"{POLICY_OVERRIDES_DIR}/{service}/{POLICY_OVERRIDES_FILE}": rules for service, rules in config.policy_overrides}
     written = [
@@ -51,4 +52,4 @@ def configure_policy_overrides(config: HorizonConfig) -> list:
         present,
         lambda dropped: [server.shell(name="Remove policy overrides no longer in the host data", commands=[f"rm -f {' '.join(dropped)}"])],
     )
-    return [*written, *removed]
+    return Changes.of("horizon", reload=[*written, *removed], files=FILES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import deploy
@@ -12,6 +13,52 @@ from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from .layout import STAMPS
+
+# In the order they are applied: memcached before the Horizon that uses it, NGINX last.
+SERVICES = ("memcached", "horizon", "nginx")
+
+
+@dataclass(frozen=True)
+class Changes:
+    """
+    What deploys did that the services must take in; every deploy that touches a service
+    returns one, and ``deploy.py`` adds them up for ``run_services``. For each service: the
+    operations whose change needs it restarted, those a reload takes in, and the files on the
+    host it reads that the deploy writes (shell globs allowed). The files are how an interrupted
+    run is finished: one newer than the service's stamp has the next run apply it.
+    """
+
+    restart: tuple[tuple[str, Any], ...] = ()
+    reload: tuple[tuple[str, Any], ...] = ()
+    files: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, service: str, restart: Sequence = (), reload: Sequence = (), files: Sequence[str] = ()) -> Changes:
+        if service not in SERVICES:
+            raise ValueError(f"{service} is not one of the services the deploy runs ({', '.join(SERVICES)})")
+        return cls(
+            tuple((service, operation) for operation in restart),
+            tuple((service, operation) for operation in reload),
+            tuple((service, path) for path in files),
+        )
+
+    def __add__(self, other: Changes) -> Changes:
+        return Changes(self.restart + other.restart, self.reload + other.reload, self.files + other.files)
+
+    def operations(self, service: str | None = None) -> list:
+        """The operations that matter to ``service`` (by default, to any)."""
+        return [operation for name, operation in self.restart + self.reload if service in (None, name)]
+
+    def files_of(self, service: str) -> list[str]:
+        return [path for name, path in self.files if name == service]
+
+    def service(self, name: str) -> Service:
+        return Service(
+            name,
+            files=self.files_of(name),
+            restart_on=[operation for service, operation in self.restart if service == name],
+            reload_on=[operation for service, operation in self.reload if service == name],
+        )
 
 
 @dataclass(frozen=True)
@@ -61,13 +108,15 @@ def _changed_since_last_applied(services: Sequence[Service]) -> set[str]:
 
 
 @deploy("Services")
-def run_services(services: Sequence[Service]):
+def run_services(changes: Changes):
     """
-    Each service restarted or reloaded when this run changed its inputs, then enabled and
-    running. What an interrupted earlier run left newer than the service's stamp is applied the
-    way its restarts are (reloaded for NGINX, which never restarts). memcached restarting loses
-    the sessions (users log in again). A unit that is not running yet is started instead.
+    Each service restarted or reloaded when this run changed its inputs (``changes``), then
+    enabled and running. What an interrupted earlier run left newer than the service's stamp
+    is applied the way its restarts are (reloaded for NGINX, which never restarts). memcached
+    restarting loses the sessions (users log in again). A unit that is not running yet is
+    started instead.
     """
+    services = [changes.service(name) for name in SERVICES]
     pending = _changed_since_last_applied(services)
     for service in services:
         _apply(service, service.name in pending)

@@ -14,6 +14,7 @@ from pyinfra.operations import server
 from . import optional_file, public_file
 from .layout import TLS_CERTIFICATE, TLS_CLIENT_CA, TLS_KEY
 from .secret import secret_file
+from .service import Changes
 from .settings import HorizonConfig
 
 
@@ -26,14 +27,13 @@ def _subject_alt_name(name: str) -> str:
 
 
 @deploy("TLS certificates")
-def install_certificates(config: HorizonConfig) -> list:
+def install_certificates(config: HorizonConfig) -> Changes:
     """
     The dashboard's certificate and key (see ``server_certificate``) and the CAs of its clients'
-    certificates (0644; removed when ``horizon_tls_client_ca`` is unset). Returns the operations
-    whose change needs NGINX reloaded.
+    certificates (0644; removed when ``horizon_tls_client_ca`` is unset). NGINX reloads for them.
     """
     client_ca = optional_file("CA certificates of the dashboard's clients", config.tls_client_ca, TLS_CLIENT_CA)
-    return [*client_ca, *server_certificate(config)]
+    return Changes.of("nginx", reload=[*client_ca, *server_certificate(config)], files=(TLS_CERTIFICATE, TLS_KEY, TLS_CLIENT_CA))
 
 
 def server_certificate(config: HorizonConfig) -> list:

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from pyinfra.api import deploy
 from pyinfra.operations import pip, systemd
 
 from . import config_file
 from .layout import HORIZON_UNIT, HORIZON_USER, UWSGI_BINARIES, UWSGI_INI, UWSGI_VENV
+from .service import Changes
 from .settings import HorizonConfig
-
-# What a restart makes uWSGI read (see service.py), with horizon.service_files().
-FILES = (UWSGI_INI, HORIZON_UNIT, *UWSGI_BINARIES.values())
-
-
-class UwsgiChanges(NamedTuple):
-    # systemd applies a changed unit only when the service starts again.
-    restart: list
-    # A graceful reload re-executes the (new) binary, which re-reads the ini.
-    reload: list
 
 
 @deploy("uWSGI")
-def install_uwsgi(config: HorizonConfig) -> UwsgiChanges:
+def install_uwsgi(config: HorizonConfig) -> Changes:
     """
     uWSGI from PyPI in its own virtualenv (or the distribution's), `/etc/uwsgi/horizon.ini`
-    and `horizon.service`. Returns the operations whose change needs Horizon restarted, and
-    those a reload takes in.
+    and `horizon.service`. Horizon restarts for a changed unit (systemd applies one only when
+    the service starts again) and reloads for the rest (a graceful reload re-executes the new
+    binary, which re-reads the ini).
     """
     from_pip = config.uwsgi_source == "pip"
     # The virtualenv sees the system's site packages: Horizon and Django come from the
@@ -47,4 +37,4 @@ def install_uwsgi(config: HorizonConfig) -> UwsgiChanges:
     )
     unit = config_file("horizon.service", "horizon.service.j2", HORIZON_UNIT, config=config)
     systemd.daemon_reload(name="Reload systemd for horizon.service", _if=unit.did_change)
-    return UwsgiChanges(restart=[unit], reload=changes)
+    return Changes.of("horizon", restart=[unit], reload=changes, files=(UWSGI_INI, HORIZON_UNIT, *UWSGI_BINARIES.values()))
