@@ -6,7 +6,9 @@ os-release file, a host name, a CPU count) and records every command the deploy 
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from dataclasses import dataclass
 from io import BytesIO, StringIO
 from pathlib import Path
@@ -71,3 +73,34 @@ def plan(platform: str, site_check: str = "exit 0", **data) -> Plan:
                 final = re.sub(r"/\.([^/]+)\.pyinfra-new$", r"/\1", command.dest)
                 uploads[final] = content.decode() if isinstance(content, bytes) else content
     return Plan(commands=list(host.connector.executed_commands), uploads=uploads)
+
+
+def every_optional_file(directory: Path) -> dict:
+    """Host data giving every optional file an operator can (made in ``directory``) and every
+    feature that writes one, so that a plan writes every file a run can."""
+    certificate, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "2", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )
+    (directory / "customization.py").write_text("# the operator's\n")
+    (directory / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>\n')
+    theme = directory / "theme"
+    theme.mkdir()
+    (theme / "_variables.scss").write_text("$brand-primary: #005a9c;\n")
+    (theme / "_styles.scss").write_text("body {}\n")
+    return {
+        "horizon_tls_certificate": str(certificate),
+        "horizon_tls_key": str(key),
+        "horizon_tls_client_ca": str(certificate),
+        "horizon_api_ca_certificate": str(certificate),
+        "horizon_customization_module": str(directory / "customization.py"),
+        "horizon_session_engine": "db",
+        "horizon_database_host": "db.example.com",
+        "horizon_database_password": "s3cret",
+        "horizon_pip_plugins": "heat-dashboard==13.0.0",
+        "horizon_logo": str(directory / "logo.svg"),
+        "horizon_themes": json.dumps({"operator": str(theme)}),
+        "horizon_policy_overrides": json.dumps({"identity": {"identity:list_projects": ""}}),
+    }

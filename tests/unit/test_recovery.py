@@ -5,9 +5,7 @@ writes must be one, or be taken in some other way, named here."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 from fnmatch import fnmatch
 
 import pytest
@@ -25,7 +23,7 @@ from operations.layout import (
     STAMPS,
     THEMES_DIR,
 )
-from tests.unit.planning import plan
+from tests.unit.planning import every_optional_file, plan
 
 # Written by a run, read by no service, and taken in otherwise.
 TAKEN_IN_OTHERWISE = {
@@ -46,34 +44,7 @@ TAKEN_IN_OTHERWISE = {
 
 @pytest.fixture(scope="module")
 def operator_files(tmp_path_factory):
-    """Every optional file an operator can give, so that the plan writes every file it can."""
-    directory = tmp_path_factory.mktemp("operator")
-    certificate, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-days", "2", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(certificate)],
-        check=True, capture_output=True,
-    )
-    (directory / "customization.py").write_text("# the operator's\n")
-    (directory / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>\n')
-    theme = directory / "theme"
-    theme.mkdir()
-    (theme / "_variables.scss").write_text("$brand-primary: #005a9c;\n")
-    (theme / "_styles.scss").write_text("body {}\n")
-    return {
-        "horizon_tls_certificate": str(certificate),
-        "horizon_tls_key": str(key),
-        "horizon_tls_client_ca": str(certificate),
-        "horizon_api_ca_certificate": str(certificate),
-        "horizon_customization_module": str(directory / "customization.py"),
-        "horizon_session_engine": "db",
-        "horizon_database_host": "db.example.com",
-        "horizon_database_password": "s3cret",
-        "horizon_pip_plugins": "heat-dashboard==13.0.0",
-        "horizon_logo": str(directory / "logo.svg"),
-        "horizon_themes": json.dumps({"operator": str(theme)}),
-        "horizon_policy_overrides": json.dumps({"identity": {"identity:list_projects": ""}}),
-    }
+    return every_optional_file(tmp_path_factory.mktemp("operator"))
 
 
 def declared_files(commands: list[str]) -> set[str]:
