@@ -97,9 +97,15 @@ def resolve_load_balancer(data: dict[str, Any], fleet: Sequence[Node]) -> LoadBa
     backends = []
     port_key = "horizon_https_port" if values["horizon_tls"] else "horizon_http_port"
     for node in fleet:
+        # Each dashboard host's own data, checked here as that host checks it.
         port = node.data.get(port_key, DEFAULTS[port_key])
         try:
-            backends.append(Backend(re.sub(r"[^A-Za-z0-9_.-]+", "-", node.name).strip("-"), node.address, check.port(port)))
+            address = check.hostname(node.address)
+        except check.Invalid as expected:
+            problems.append(f"the address of {node.name} (horizon_node_address) = {node.address!r}: expected {expected}")
+            continue
+        try:
+            backends.append(Backend(re.sub(r"[^A-Za-z0-9_.-]+", "-", node.name).strip("-"), address, check.port(port)))
         except check.Invalid as expected:
             problems.append(f"{port_key} of {node.name} = {port!r}: expected {expected}")
     if problems:

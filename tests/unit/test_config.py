@@ -239,6 +239,13 @@ def test_load_balancer_checks_every_dashboard_host_through_its_login_page():
     assert [(b.address, b.port) for b in plain.backends] == [("dash1", 8080)]
 
 
+def test_load_balancer_checks_each_dashboard_hosts_address_as_that_host_would():
+    nodes = fleet("dash1.example.com", horizon_node_address="10.0.0.5; rm -rf /")
+    refused = r"the address of dash1.example.com \(horizon_node_address\) = '10.0.0.5; rm -rf /': expected a DNS"
+    with pytest.raises(ConfigError, match=refused):
+        resolve_load_balancer({"horizon_server_name": "dashboard.example.com"}, nodes)
+
+
 def test_load_balancer_needs_the_dashboards_name_and_hosts():
     with pytest.raises(ConfigError) as error:
         resolve_load_balancer({}, ())
