@@ -13,14 +13,16 @@ class NoLab(SystemExit):
         super().__init__(f"no running {LAB_CONTAINER} container: run lab/up first")
 
 
-def lab_container(tool: str):
-    """The running lab container, with the distribution's ``tool`` package installed in it."""
+def lab_container(tool: str | None = None):
+    """The running lab container, with the distribution's ``tool`` package installed in it if one is named."""
     try:
         container = targets.client().containers.get(LAB_CONTAINER)
     except docker.errors.NotFound:
         raise NoLab() from None
     if container.status != "running":
         raise NoLab()
+    if tool is None:
+        return container
     installed = container.exec_run(
         ["sh", "-c", f"command -v {tool} >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q {tool}"]
     )
