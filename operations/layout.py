@@ -98,7 +98,13 @@ BRANDING_DIR = "/usr/local/share/openstack-dashboard/branding"
 BRANDING_FILES = {"logo": "logo.svg", "logo_splash": "logo-splash.svg", "favicon": "favicon.ico"}
 BRANDING_PATHS = {key: f"{BRANDING_DIR}/{name}" for key, name in BRANDING_FILES.items()}
 
-# The static build. Horizon sets COMPRESS_OUTPUT_DIR to "dashboard".
+# The static build. Horizon sets COMPRESS_OUTPUT_DIR to "dashboard". A build is collected into
+# STATIC_BUILD beside the served files (the build's commands get it as Django's STATIC_ROOT from
+# this environment variable), then switched in place of them; the previous build stays as
+# STATIC_PREVIOUS until the next build.
+STATIC_BUILD = f"{STATIC_ROOT}.new"
+STATIC_PREVIOUS = f"{STATIC_ROOT}.previous"
+STATIC_BUILD_VARIABLE = "HORIZON_DEPLOY_STATIC_ROOT"
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
 # The deploy's scripts; operators can run them by hand too.
 COMPRESS = "/usr/local/sbin/horizon-compress"

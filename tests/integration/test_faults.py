@@ -15,8 +15,10 @@ from contextlib import contextmanager
 import requests
 
 from lab.identity import ADMIN
+from operations.layout import COMPRESS, STATIC_BUILD_VARIABLE, STATIC_BUILT, STATIC_ROOT
 from tests.integration.conftest import describe, make_certificate
 from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, error_messages, static_asset, title
+from tests.integration.traffic import Traffic
 
 SERVICES = ("memcached", "horizon", "nginx")
 # Accepts connections on 5999 and never answers.
@@ -90,19 +92,34 @@ def probing(target):
         prober.join()
 
 
-def test_reconfiguring_a_serving_host_drops_no_request(target):
-    # Each case: data that changes only NGINX, then only Horizon's settings; how it is applied.
-    for data, applied in (
-        ("horizon_static_max_age=600", "Reload nginx for its new configuration"),
-        ("horizon_session_timeout=1800", "Reload horizon for its new configuration"),
-    ):
-        with probing(target) as answers:
-            run = target.deploy(data)
-        assert run.returncode == 0 and applied in steps(run), describe(run)
+def test_changes_rolled_out_under_traffic_fail_no_request_lose_no_asset_and_log_nobody_out(target, ready_keystone):
+    # Visitors fetching the login page and its assets and logged-in users fetching their page,
+    # during each run and 10 s after (tests/integration/traffic.py; benchmarks/rollout prints the
+    # same figures for the lab). Each case: data that changes only NGINX, then Horizon's settings
+    # (a reload and a static build switched in), then both back; how it is applied; what the
+    # first request after the run must already see.
+    cases = (
+        ("horizon_static_max_age=600", "Reload nginx", lambda: "max-age=600" in asset_cache_control(target)),
+        ("horizon_site_branding=Rolled Out", "Reload horizon", lambda: "Rolled Out" in title(target.get("/auth/login/").body)),
+        (None, "Reload horizon", lambda: "Rolled Out" not in title(target.get("/auth/login/").body)),
+    )
+    users = [target.user() for _ in range(2)]
+    for user in users:
+        assert title(user.login(ADMIN, ready_keystone.admin_password).text) == PROJECTS
+    for data, applied, seen in cases:
+        with Traffic(target.url, target.trusted_certificate(), visitors=3, users=users) as traffic:
+            run = target.deploy(*([data] if data else []))
+            first_request_sees_it = seen()
+        assert run.returncode == 0 and any(step.startswith(applied) for step in steps(run)), describe(run)
         assert not [step for step in steps(run) if step.startswith("Restart")], describe(run)
-        assert answers and [answer for answer in answers if answer != 200] == [], data
-    back = target.deploy()
-    assert back.returncode == 0, describe(back)
+        figures = traffic.figures
+        assert figures.requests > 100, figures.summary()
+        assert (figures.failures, figures.missing_assets, figures.logged_out) == ([], [], 0), figures.summary()
+        assert first_request_sees_it, f"the first request after the run for {data or 'the defaults'} did not see it"
+
+
+def asset_cache_control(target) -> str:
+    return target.get(static_asset(target.get("/auth/login/").body)).headers.get("Cache-Control", "")
 
 
 def test_a_configuration_nginx_refuses_never_goes_live(target, tmp_path):
@@ -305,14 +322,14 @@ def test_after_a_reboot_the_site_answers_without_anyone_logging_in(target):
         assert target.host.service(service).is_enabled and target.host.service(service).is_running, service
 
 
-STATIC_ROOT = "/var/lib/openstack-dashboard/static"
 MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
-STATIC_BUILT = "/var/lib/horizon-deploy/static-files"
-COMPRESS = "/usr/local/sbin/horizon-compress"
+# One entry of the offline manifest gone: the served one's, or, run inside the static build, the
+# new build's (the build names it to Django's commands, see horizon-build-static).
 DROP_A_KEY = f"""python3 -c '
-import json
-manifest = json.load(open("{MANIFEST}"))
-json.dump({{key: value for key, value in manifest.items() if "angular_template_cache_preloads" not in value}}, open("{MANIFEST}", "w"))
+import json, os
+path = os.path.join(os.environ.get("{STATIC_BUILD_VARIABLE}", "{STATIC_ROOT}"), "dashboard", "manifest.json")
+manifest = json.load(open(path))
+json.dump({{key: value for key, value in manifest.items() if "angular_template_cache_preloads" not in value}}, open(path, "w"))
 '"""
 
 
@@ -348,7 +365,7 @@ def test_a_build_whose_manifest_lacks_a_key_is_refused_and_the_last_good_build_s
         target.host.run_test(f"mv -f {COMPRESS}.real {COMPRESS}")
     assert build.rc == 1, build.stdout + build.stderr
     assert re.search(r"key [0-9a-f]{64} is missing from the offline manifest", build.stderr), build.stderr
-    assert "the last good build is back" in build.stderr
+    assert "the served build in /var/lib/openstack-dashboard/static is unchanged" in build.stderr
     assert target.host.file(MANIFEST).content == manifest_before
     assert statuses_of(target, 4) == [200] * 4 and static_files_answer(target)
     # Refused, the build is stale: the next run builds again, the one after has nothing to do.
