@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,8 +66,8 @@ STATIC_STATE = (
 # exits 0 when all pass, 1 with warnings, 2 with failures.
 UPGRADE_CHECK_OUTCOMES = {"exit 0": "all passed", "exit 1": "warnings", "exit 2": "failures"}
 # The static build's scripts (see their templates): `manage.py compress` made serial, the check
-# that the manifest covers the pages Horizon renders, and the whole build, which puts the last
-# good one back if a step or the check fails.
+# that the manifest covers the pages Horizon renders, and the whole build, which switches a new
+# build in only once it passed that check and leaves the served one untouched otherwise.
 STATIC_BUILD_SCRIPTS = (
     ("horizon-compress.j2", COMPRESS),
     ("horizon-check-static.j2", CHECK_STATIC),
@@ -105,9 +106,11 @@ def loose_dropins(config: HorizonConfig) -> str:
     )
 
 
+@functools.cache
 def settings_marker(config: HorizonConfig) -> str:
     """A digest of the settings drop-in this run writes (rendered without its own marker): the
-    running workers report it, so a run can tell whether they run what it wrote."""
+    running workers report it, so a run can tell whether they run what it wrote. Rendered once
+    per configuration: the settings step and the site check at the end of the run both need it."""
     unmarked = render("horizon-settings.py.j2", config=config, settings_marker="")
     return hashlib.sha256(unmarked.encode()).hexdigest()[:16]
 

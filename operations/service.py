@@ -47,18 +47,18 @@ class Changes:
 
     def operations(self, service: str | None = None) -> list:
         """The operations that matter to ``service`` (by default, to any)."""
-        return [operation for name, operation in self.restart + self.reload if service in (None, name)]
+        return _of(self.restart + self.reload, service)
 
     def files_of(self, service: str) -> list[str]:
-        return [path for name, path in self.files if name == service]
+        return _of(self.files, service)
 
     def service(self, name: str) -> Service:
-        return Service(
-            name,
-            files=self.files_of(name),
-            restart_on=[operation for service, operation in self.restart if service == name],
-            reload_on=[operation for service, operation in self.reload if service == name],
-        )
+        return Service(name, files=self.files_of(name), restart_on=_of(self.restart, name), reload_on=_of(self.reload, name))
+
+
+def _of(pairs: tuple[tuple[str, Any], ...], service: str | None) -> list:
+    """What ``pairs`` of (service, thing) hold for ``service`` (for any, without one)."""
+    return [thing for name, thing in pairs if service in (None, name)]
 
 
 @dataclass(frozen=True)
