@@ -39,8 +39,11 @@ else:
     memcached_changes = memcached.configure_memcached(config)
     certificates = install_certificates(config)
     nginx_changes = nginx.configure_nginx(config, certificates)
-    # Every change above that a service must take in, with the files it reads from each step.
+    verify.install_site_check(config)
+    # Every change above that a service must take in, with the files it reads from each step,
+    # applied one dashboard host at a time.
     run_services(
-        packages + uwsgi_changes + plugin_changes + horizon_changes + policy_changes + memcached_changes + certificates + nginx_changes
+        packages + uwsgi_changes + plugin_changes + horizon_changes + policy_changes + memcached_changes + certificates + nginx_changes,
+        config.drain_seconds,
     )
-    verify.prove_site(config)
+    verify.prove_site()

@@ -52,11 +52,15 @@ UWSGI_BINARIES = {"pip": f"{UWSGI_VENV}/bin/uwsgi", "distro": "/usr/bin/uwsgi-co
 SYSTEM_PYTHON = "/usr/bin/python3"
 UWSGI_INI = "/etc/uwsgi/horizon.ini"
 HORIZON_UNIT = f"{SYSTEMD_UNITS}/horizon.service"
+# systemd, not uWSGI, listens on the socket NGINX hands requests to, and hands it to each uWSGI
+# it starts: while Horizon restarts, requests wait in the socket instead of failing. Not in the
+# service's RuntimeDirectory, which systemd gives to Horizon's user (and group) at each start.
+HORIZON_SOCKET_UNIT = f"{SYSTEMD_UNITS}/horizon.socket"
+UWSGI_SOCKET = "/run/horizon.sock"
 # systemd creates it under /run for each start of uWSGI (the unit's RuntimeDirectory), writable
-# by Horizon alone; the socket NGINX hands requests to is in it.
+# by Horizon alone.
 RUNTIME_DIRECTORY = "horizon"
 UWSGI_RUNTIME_DIR = f"/run/{RUNTIME_DIRECTORY}"
-UWSGI_SOCKET = f"{UWSGI_RUNTIME_DIR}/horizon.sock"
 # systemd's own kill, for the unit's reload (SIGHUP: uWSGI's graceful reload).
 KILL = "/bin/kill"
 
@@ -88,6 +92,11 @@ POLICY_SERVICES = ("identity", "compute", "volume", "image", "network")
 # Under WEBROOT: answered by Horizon's workers before sessions, CSRF or templates (the settings
 # drop-in), for load balancers and monitoring.
 HEALTH_CHECK = "healthz"
+# While it exists, the health check answers 503 "draining" to everyone but this host itself: a
+# deploy run creates it before it restarts or reloads anything on a host of a fleet, so that the
+# load balancer sends users to the other hosts, and removes it once the host serves the new
+# configuration. Under /run: a reboot forgets it.
+DRAINING_MARK = "/run/horizon-draining"
 
 # The operator's look, beside the packages' own data, out of their way: apt never touches
 # /usr/local.
@@ -101,9 +110,11 @@ BRANDING_PATHS = {key: f"{BRANDING_DIR}/{name}" for key, name in BRANDING_FILES.
 # The static build. Horizon sets COMPRESS_OUTPUT_DIR to "dashboard". A build is collected into
 # STATIC_BUILD beside the served files (the build's commands get it as Django's STATIC_ROOT from
 # this environment variable), then switched in place of them; the previous build stays as
-# STATIC_PREVIOUS until the next build.
+# STATIC_PREVIOUS until the next build. NGINX serves from it what the served build lacks, under
+# this URI of its own that only NGINX's internal redirects reach.
 STATIC_BUILD = f"{STATIC_ROOT}.new"
 STATIC_PREVIOUS = f"{STATIC_ROOT}.previous"
+STATIC_PREVIOUS_URI = "/horizon-deploy-previous-static/"
 STATIC_BUILD_VARIABLE = "HORIZON_DEPLOY_STATIC_ROOT"
 COMPRESS_MANIFEST = f"{STATIC_ROOT}/dashboard/manifest.json"
 # The deploy's scripts; operators can run them by hand too.
@@ -159,6 +170,11 @@ CLEANUP_TIMER = f"{SYSTEMD_UNITS}/horizon-clearsessions.timer"
 HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
 HAPROXY_CHROOT = "/var/lib/haproxy"
 HAPROXY_ADMIN_SOCKET = "/run/haproxy/admin.sock"
+# Its health checks of each dashboard host: every HAPROXY_CHECK_SECONDS; out of rotation after
+# HAPROXY_FALL failed ones in a row, back after HAPROXY_RISE good ones.
+HAPROXY_CHECK_SECONDS = 2
+HAPROXY_FALL = 2
+HAPROXY_RISE = 2
 SYSLOG_SOCKET = "/dev/log"
 
 # The operator's optional files (operations.optional_file): each is removed from the host when

@@ -1,18 +1,21 @@
-"""The services: restarted or reloaded only when their inputs changed, then enabled and running."""
+"""The services: enabled and running, then restarted or reloaded only when their inputs changed,
+one host at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from pyinfra import host
-from pyinfra.api import deploy
+from pyinfra.api import Host, OperationError, State, deploy, operation
+from pyinfra.facts.files import File
 from pyinfra.facts.server import Command
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
-from .layout import STAMPS
+from .layout import CHECK_SITE, DRAINING_MARK, STAMPS
 
 # In the order they are applied: memcached before the Horizon that uses it, NGINX last.
 SERVICES = ("memcached", "horizon", "nginx")
@@ -108,44 +111,103 @@ def _changed_since_last_applied(services: Sequence[Service]) -> set[str]:
 
 
 @deploy("Services")
-def run_services(changes: Changes):
+def run_services(changes: Changes, drain_seconds: int = 0):
     """
-    Each service restarted or reloaded when this run changed its inputs (``changes``), then
-    enabled and running. What an interrupted earlier run left newer than the service's stamp
-    is applied the way its restarts are (reloaded for NGINX, which never restarts). memcached
-    restarting loses the sessions (users log in again). A unit that is not running yet is
-    started instead.
+    Each service enabled and running; then this run's ``changes`` (and what an interrupted earlier
+    run left newer than a service's stamp) applied on one host at a time: see ``roll_out``.
+    memcached restarting loses the sessions it holds (their users log in again).
     """
     services = [changes.service(name) for name in SERVICES]
     pending = _changed_since_last_applied(services)
-    for service in services:
-        _apply(service, service.name in pending)
+    # A unit that is not running (a first run, one stopped by hand) starts with its files as
+    # they now are: the roll-out has nothing more to apply to it.
+    started = {
+        service.name: systemd.service(name=f"{service.name} enabled and running", service=service.name, running=True, enabled=True)
+        for service in services
+    }
+    roll_out(
+        name="Roll this run's changes out, one host at a time",
+        services=services,
+        pending=pending,
+        started=started,
+        drain_seconds=drain_seconds,
+        _serial=True,
+    )
 
 
-def _apply(service: Service, pending: bool) -> None:
-    # What an interrupted run left is applied the strongest way this service is ever applied.
-    restart_pending = pending and bool(service.restart_on)
-    reload_pending = pending and not service.restart_on
-    restart_needed = any_changed(*service.restart_on)
-    reload_needed = any_changed(*service.reload_on)
-    restart = systemd.service(
-        name=f"Restart {service.name} for its new configuration",
-        service=service.name,
-        # Its unit file may be one of the inputs.
-        daemon_reload=True,
-        restarted=True,
-        _if=lambda: restart_pending or restart_needed(),
-    )
-    reload = systemd.service(
-        name=f"Reload {service.name} for its new configuration",
-        service=service.name,
-        reloaded=True,
-        _if=lambda: (reload_pending or reload_needed()) and not restart.did_change(),
-    )
-    # pyinfra restarts and reloads only a running unit; this starts one that is not.
-    running = systemd.service(name=f"{service.name} enabled and running", service=service.name, running=True, enabled=True)
-    server.shell(
-        name=f"Stamp {service.name} as running its current configuration",
-        commands=[f"mkdir -p {STAMPS} && touch {service.stamp}"],
-        _if=any_changed(restart, reload, running),
-    )
+# Per run (pyinfra's state): each host whose roll-out has begun, with its count of failed
+# operations just before; a later host's turn compares.
+_ROLLING: WeakKeyDictionary[State, dict[Host, int]] = WeakKeyDictionary()
+
+
+@operation(is_idempotent=False)
+def roll_out(
+    services: Sequence[Service],
+    pending: set[str],
+    started: Mapping[str, Any],
+    drain_seconds: int = 0,
+    check: str = CHECK_SITE,
+):
+    """
+    Restart or reload what this run changed, as one sequence on each host; given ``_serial``,
+    one host after the other, so that the others serve meanwhile. Each service restarts when a
+    change needs it (or an interrupted run left one that does), reloads when a reload takes its
+    changes in, in ``SERVICES`` order; then ``check`` waits until the host serves the new
+    configuration. With ``drain_seconds``, the host first answers its health check 503 for that
+    long, so that the load balancer sends users elsewhere, and answers 200 again once checked,
+    that long before the next host's turn. A host whose check fails stays drained and fails
+    the run; the hosts after it are left as they are. A host with nothing to apply is not
+    touched.
+
+    + services: the services, each with the operations that change it
+    + pending: names of the services an interrupted earlier run left inputs newer than the stamp of
+    + started: each service's "enabled and running" operation (a unit it started runs its new files)
+    + drain_seconds: how long the load balancer in front takes to notice a health check change
+    + check: a command that exits 0 once the host serves this run's configuration
+
+    **Example:**
+
+    .. code:: python
+
+        roll_out(name="Roll out", services=services, pending=set(), started=started, drain_seconds=6, _serial=True)
+    """
+    if not host.state.is_executing:
+        host.noop("decided when the run gets here, from what the operations before it changed")
+        return
+    steps = [(step, service) for service in services if (step := _step(service, service.name in pending, started[service.name]))]
+    applied = [service.name for step, service in steps if step != "stamp"]
+    # A run that failed midway through a roll-out left the host drained.
+    left_drained = host.get_fact(File, path=DRAINING_MARK) is not None
+    if not steps and not left_drained:
+        host.noop("nothing to restart or reload")
+        return
+    rolling = _ROLLING.setdefault(host.state, {})
+    failed = [other.name for other, errors in rolling.items() if host.state.get_results_for_host(other).error_ops > errors]
+    if applied and failed:
+        raise OperationError(f"not rolled out: {', '.join(failed)} failed its roll-out in this run; this host keeps serving what it served")
+    rolling[host] = host.state.get_results_for_host(host).error_ops
+    drain = drain_seconds > 0 and bool(applied)
+    if drain:
+        yield f"touch {DRAINING_MARK} && sleep {drain_seconds}"
+    for step, service in steps:
+        if step != "stamp":
+            # A restart's unit file may be one of its inputs.
+            yield f"systemctl daemon-reload && systemctl {step} {service.name}" if step == "restart" else f"systemctl reload {service.name}"
+        yield f"mkdir -p {STAMPS} && touch {service.stamp}"
+    if applied or left_drained:
+        yield check
+    if drain or left_drained:
+        yield f"rm -f {DRAINING_MARK}" + (f" && sleep {drain_seconds}" if drain_seconds else "")
+
+
+def _step(service: Service, pending: bool, started) -> str | None:
+    """What ``service`` needs: ``restart``, ``reload``, only its stamp (``stamp``: started by this
+    run, so running its files as they are), or nothing. What an interrupted run left is applied
+    the strongest way this service is ever applied (reloaded for NGINX, which never restarts)."""
+    if started.did_change():
+        return "stamp"
+    if (pending and service.restart_on) or any_changed(*service.restart_on)():
+        return "restart"
+    if pending or any_changed(*service.reload_on)():
+        return "reload"
+    return None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pyinfra.api import deploy
-from pyinfra.operations import pip, systemd
+from pyinfra.operations import pip, server, systemd
+from pyinfra.operations.util import any_changed
 
 from . import config_file
-from .layout import HORIZON_UNIT, HORIZON_USER, UWSGI_BINARIES, UWSGI_INI, UWSGI_VENV
+from .layout import HORIZON_SOCKET_UNIT, HORIZON_UNIT, HORIZON_USER, UWSGI_BINARIES, UWSGI_INI, UWSGI_VENV
 from .service import Changes
 from .settings import HorizonConfig
 
@@ -15,9 +16,10 @@ from .settings import HorizonConfig
 def install_uwsgi(config: HorizonConfig) -> Changes:
     """
     uWSGI from PyPI in its own virtualenv (or the distribution's), `/etc/uwsgi/horizon.ini`
-    and `horizon.service`. Horizon restarts for a changed unit (systemd applies one only when
-    the service starts again) and reloads for the rest (a graceful reload re-executes the new
-    binary, which re-reads the ini).
+    and the `horizon` systemd units: the service, and the socket systemd listens on for it so
+    that a restart holds requests instead of failing them. Horizon restarts for a changed unit
+    (systemd applies one only when the service starts again) and reloads for the rest (a
+    graceful reload re-executes the new binary, which re-reads the ini).
     """
     from_pip = config.uwsgi_source == "pip"
     # The virtualenv sees the system's site packages: Horizon and Django come from the
@@ -36,5 +38,20 @@ def install_uwsgi(config: HorizonConfig) -> Changes:
         config_file("uWSGI configuration", "uwsgi-horizon.ini.j2", UWSGI_INI, group=HORIZON_USER, mode="0640", config=config)
     )
     unit = config_file("horizon.service", "horizon.service.j2", HORIZON_UNIT, config=config)
-    systemd.daemon_reload(name="Reload systemd for horizon.service", _if=unit.did_change)
-    return Changes.of("horizon", restart=[unit], reload=changes, files=(UWSGI_INI, HORIZON_UNIT, *UWSGI_BINARIES.values()))
+    socket = config_file("horizon.socket", "horizon.socket.j2", HORIZON_SOCKET_UNIT)
+    systemd.daemon_reload(name="Reload systemd for Horizon's units", _if=any_changed(unit, socket))
+    # Started with horizon.service (which requires it), never ahead of it: a socket listening
+    # before uWSGI takes it would hold requests that nobody answers until the restart below.
+    systemd.service(name="horizon.socket enabled", service="horizon.socket", running=None, enabled=True)
+    # A listening socket applies a new definition only when it starts again, which systemd
+    # refuses while the service it feeds runs. The one change that drops the requests waiting
+    # in the socket; its settings come from the layout, so in practice only a new version of
+    # this deploy makes it. Horizon restarts for it, in the services' turn.
+    server.shell(
+        name="horizon.socket restarted for its new definition",
+        commands=["! systemctl is-active -q horizon.socket || { systemctl stop horizon.service && systemctl restart horizon.socket; }"],
+        _if=socket.did_change,
+    )
+    return Changes.of(
+        "horizon", restart=[unit, socket], reload=changes, files=(UWSGI_INI, HORIZON_UNIT, HORIZON_SOCKET_UNIT, *UWSGI_BINARIES.values())
+    )

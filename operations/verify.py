@@ -39,13 +39,14 @@ def site_serves(check: str = CHECK_SITE):
     yield from ()
 
 
-@deploy("The site as users reach it")
-def prove_site(config: HorizonConfig):
+@deploy("Site check")
+def install_site_check(config: HorizonConfig):
     """
-    Through NGINX on the host, under the configured scheme, server name and ``WEBROOT``: the
-    workers report the settings drop-in this run wrote (waited for, as a reload completes after
-    ``systemctl reload`` returns), the login page and its stylesheet answer 200. A run that
-    leaves anything else fails, naming it.
+    ``horizon-check-site``, the proof that the host serves this run's configuration: through
+    NGINX on the host, under the configured scheme, server name and ``WEBROOT``, the workers
+    report the settings drop-in this run wrote (waited for, as a reload completes after
+    ``systemctl reload`` returns), the login page and its stylesheet answer 200. Run by each
+    host's roll-out, and by ``prove_site`` at the end of every run.
     """
     site = {
         "tls": config.tls,
@@ -61,4 +62,10 @@ def prove_site(config: HorizonConfig):
         "wait": config.api_timeout + 30,
     }
     config_file(f"Site check {CHECK_SITE}", "horizon-check-site.j2", CHECK_SITE, mode="0755", site=site)
+
+
+@deploy("The site as users reach it")
+def prove_site():
+    """The run's last step: a run that leaves the site serving anything but its configuration
+    fails, naming what is wrong."""
     site_serves(name="The site serves this run's configuration")

@@ -72,6 +72,10 @@ def _as_int_between(value: Any, low: int, high: int, expected: str) -> int:
     return number
 
 
+def drain_seconds(value: Any) -> int:
+    return _as_int_between(value, 0, 300, "a whole number of seconds from 0 to 300")
+
+
 def port(value: Any) -> int:
     return _as_int_between(value, 1, 65535, "a TCP port, a whole number from 1 to 65535")
 

@@ -275,6 +275,17 @@ SETTINGS: tuple[Setting, ...] = (
         "without its `@connector/` prefix).",
     ),
     Setting(
+        "horizon_drain_seconds",
+        None,
+        check.optional(check.drain_seconds),
+        "Seconds a host of a fleet answers its health check with 503 `draining` before a deploy "
+        "run restarts or reloads anything on it, and waits after answering 200 again before the "
+        "next host's turn: how long the load balancer in front takes to notice either. Hosts "
+        "change one at a time (see Roll-outs). Unset: 6 when several hosts serve the dashboard "
+        "(the bundled HAProxy checks every 2 s and acts on the second answer), 0 for one host. "
+        "0: no draining.",
+    ),
+    Setting(
         "horizon_api_timeout",
         30,
         check.api_timeout,

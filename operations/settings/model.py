@@ -108,6 +108,7 @@ class HorizonConfig:
     http_port: int
     static_max_age: int
     node_address: str
+    drain_seconds: int
     password_regex: str
     password_help: str
     tls: bool

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..layout import HEALTH_CHECK, MEMCACHED_PORT
+from ..layout import HAPROXY_CHECK_SECONDS, HAPROXY_FALL, HAPROXY_RISE, HEALTH_CHECK, MEMCACHED_PORT
 from ..platforms import PLATFORMS, Platform
 from . import checks as check
 from .keys import DEFAULTS, SETTINGS
@@ -73,12 +73,21 @@ def _derived(values: dict[str, Any], where: Where) -> HorizonConfig:
         or tuple(f"{node.memcached_listen(len(fleet))}:{MEMCACHED_PORT}" for node in fleet),
         memcached_listen=this.memcached_listen(len(fleet)),
         node_address=this.address,
+        drain_seconds=values["horizon_drain_seconds"] if values["horizon_drain_seconds"] is not None else fleet_drain_seconds(len(fleet)),
         trusted_proxies=values["horizon_trusted_proxies"] or (),
         # The distribution's own default: the first of its themes.
         default_theme=values["horizon_default_theme"] or platform.themes[0][0],
     )
     given_as_is = {field: values[f"horizon_{field}"] for field in config_fields() - derived.keys()}
     return HorizonConfig(**given_as_is, **derived)
+
+
+def fleet_drain_seconds(fleet_size: int) -> int:
+    """How long the bundled HAProxy takes to take a host out of rotation, or put it back, plus one
+    check: nothing to wait for when one host serves the dashboard."""
+    if fleet_size < 2:
+        return 0
+    return HAPROXY_CHECK_SECONDS * (max(HAPROXY_FALL, HAPROXY_RISE) + 1)
 
 
 def config_fields() -> set[str]:

@@ -25,7 +25,7 @@ import testinfra
 
 from lab import identity, targets
 from operations.layout import TLS_CERTIFICATE, UWSGI_VENV
-from tests.integration.dashboard import DashboardUser
+from tests.integration.dashboard import DashboardUser, stylesheets
 
 # What the tests' requests look like to Horizon: they come through a port published on
 # this machine's loopback.
@@ -230,6 +230,11 @@ def handshake(target: Target, versions: tuple, ciphers: str = "DEFAULT:@SECLEVEL
                 return tls.version()
     except ssl.SSLError as error:
         return error.reason
+
+
+def compiled_css(target, page: str) -> str:
+    """The stylesheets ``page`` names, as one text."""
+    return "".join(target.user().get(link).text for link in stylesheets(page))
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:

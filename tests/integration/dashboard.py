@@ -1,8 +1,11 @@
-"""A person using the dashboard, as far as HTTP goes, and what they see on its pages."""
+"""A person using the dashboard, as far as HTTP goes, and what they see on its pages; and a
+theme, as an operator gives one."""
 
 from __future__ import annotations
 
 import re
+import tarfile
+from pathlib import Path
 from urllib.parse import urljoin
 
 import requests
@@ -105,3 +108,20 @@ def project_panel_groups(page: str) -> set[str]:
 def listed_projects(page: str) -> list[str]:
     """The project names in Identity → Projects' table."""
     return re.findall(r'data-display="([^"]+)"[^>]*id="tenants__row__', page)
+
+
+# A rule only the tests' theme has, in the stylesheet Horizon compiles from it.
+THEME_MARKER = ".acme-test-marker"
+
+
+def theme_archive(directory: Path, colour: str = "#123456") -> str:
+    """A theme as operators get one: a tarball with one top-level directory, built on Horizon's
+    default; ``colour`` is its marker rule's, so that two versions compile to different files."""
+    static = directory / "acme" / "static"
+    static.mkdir(parents=True, exist_ok=True)
+    (static / "_variables.scss").write_text('@import "/themes/default/variables";\n')
+    (static / "_styles.scss").write_text(f'@import "/themes/default/styles";\n{THEME_MARKER} {{ color: {colour}; }}\n')
+    archive = directory / f"acme-{colour.lstrip('#')}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(directory / "acme", arcname="acme")
+    return str(archive)

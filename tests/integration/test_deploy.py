@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from operations.layout import STATIC_PREVIOUS, STATIC_PREVIOUS_URI
 from tests.integration.conftest import describe
 from tests.integration.dashboard import static_asset
 
@@ -29,7 +30,7 @@ def test_login_page_comes_through_nginx_from_uwsgi(target):
 
 def test_static_asset_is_served_precompressed_by_nginx_while_horizon_is_stopped(target):
     asset = static_asset(target.get(LOGIN).body)
-    target.host.run_test("systemctl stop horizon")
+    target.host.run_test("systemctl stop horizon.socket horizon")
     try:
         assert target.get(LOGIN).status == 502, "Horizon is stopped: the page itself cannot be rendered"
         response = target.get(asset)
@@ -40,6 +41,21 @@ def test_static_asset_is_served_precompressed_by_nginx_while_horizon_is_stopped(
         assert response.headers.get("Content-Encoding") == "gzip"
     finally:
         target.host.run_test("systemctl start horizon")
+
+
+def test_a_file_only_the_previous_static_build_has_is_served_from_it_and_nothing_else_is(target):
+    # What a page rendered before the last build was switched in names (see horizon-build-static).
+    name = "dashboard/css/rendered-before-the-switch.css"
+    target.host.run_test(f"mkdir -p {STATIC_PREVIOUS}/dashboard/css && echo 'body {{}}' > {STATIC_PREVIOUS}/{name}")
+    try:
+        response = target.get(f"/static/{name}")
+        assert (response.status, response.body) == (200, "body {}\n")
+        assert "max-age=2592000" in response.headers["Cache-Control"]
+        assert target.get("/static/dashboard/css/in-no-build.css").status == 404
+        # The previous build's own path is NGINX's alone.
+        assert target.get(f"{STATIC_PREVIOUS_URI}{name}").status == 404
+    finally:
+        target.host.run_test(f"rm -f {STATIC_PREVIOUS}/{name}")
 
 
 def test_recommended_packages_stay_out_and_node_less_with_them(target):
@@ -57,7 +73,7 @@ def test_uwsgi_processes_are_not_root(target):
 
 
 def test_socket_is_not_world_writable_and_not_in_tmp(target):
-    socket = target.host.file("/run/horizon/horizon.sock")
+    socket = target.host.file("/run/horizon.sock")
     assert socket.is_socket
     assert socket.mode == 0o660
     assert (socket.user, socket.group) == ("horizon", "www-data")
@@ -72,7 +88,7 @@ def test_apache_is_masked_and_nginx_owns_the_web_port(target):
 
 
 def test_services_are_enabled_and_running(target):
-    for name in ("horizon", "nginx", "memcached"):
+    for name in ("horizon.socket", "horizon", "nginx", "memcached"):
         service = target.host.service(name)
         assert service.is_enabled and service.is_running, name
 

@@ -16,8 +16,8 @@ import requests
 
 from lab.identity import ADMIN
 from operations.layout import COMPRESS, STATIC_BUILD_VARIABLE, STATIC_BUILT, STATIC_ROOT
-from tests.integration.conftest import describe, make_certificate
-from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, error_messages, static_asset, title
+from tests.integration.conftest import compiled_css, describe, make_certificate
+from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, error_messages, static_asset, theme_archive, title
 from tests.integration.traffic import Traffic
 
 SERVICES = ("memcached", "horizon", "nginx")
@@ -92,30 +92,74 @@ def probing(target):
         prober.join()
 
 
-def test_changes_rolled_out_under_traffic_fail_no_request_lose_no_asset_and_log_nobody_out(target, ready_keystone):
+def test_changes_rolled_out_under_traffic_fail_no_request_lose_no_asset_and_log_nobody_out(target, ready_keystone, tmp_path):
     # Visitors fetching the login page and its assets and logged-in users fetching their page,
     # during each run and 10 s after (tests/integration/traffic.py; benchmarks/rollout prints the
-    # same figures for the lab). Each case: data that changes only NGINX, then Horizon's settings
-    # (a reload and a static build switched in), then both back; how it is applied; what the
-    # first request after the run must already see.
+    # same figures for the lab). Each case: what changes (data for the run, or a hand edit the
+    # run undoes), how the run applies it, what the first request after the run must see. The
+    # changes: only NGINX; Horizon's settings and a theme (a reload and a static build switched
+    # in); the theme changed; all back; horizon.service edited by hand (a restart: requests wait
+    # in systemd's socket).
+    hand_edited_unit = "sed -i 's/^RestartSec=2$/RestartSec=5/' /etc/systemd/system/horizon.service && systemctl daemon-reload"
+
+    def theme(colour: str) -> list[str]:
+        # The operator's theme, the default one: the login page names the stylesheet compiled
+        # from it, whose file name changes with its content.
+        source = theme_archive(tmp_path, colour)
+        themes = f'horizon_themes={{"acme": {{"label": "ACME", "source": "{source}"}}}}'
+        return ["horizon_site_branding=Rolled Out", themes, "horizon_default_theme=acme"]
+
+    def login_page_styled(colour: str) -> bool:
+        return colour in compiled_css(target, target.get("/auth/login/").body)
+
     cases = (
-        ("horizon_static_max_age=600", "Reload nginx", lambda: "max-age=600" in asset_cache_control(target)),
-        ("horizon_site_branding=Rolled Out", "Reload horizon", lambda: "Rolled Out" in title(target.get("/auth/login/").body)),
-        (None, "Reload horizon", lambda: "Rolled Out" not in title(target.get("/auth/login/").body)),
+        (["horizon_static_max_age=600"], None, "nginx reloaded", lambda: "max-age=600" in asset_cache_control(target)),
+        (theme("#123456"), None, "horizon reloaded", lambda: login_page_styled("#123456")),
+        # Pages rendered by the workers not yet reloaded name the first version's stylesheet,
+        # which only the previous build has.
+        (theme("#654321"), None, "horizon reloaded", lambda: login_page_styled("#654321")),
+        ([], None, "horizon reloaded", lambda: "Rolled Out" not in title(target.get("/auth/login/").body)),
+        ([], hand_edited_unit, "horizon restarted", lambda: restart_delay(target) == "2s" and target.get("/auth/login/").status == 200),
     )
     users = [target.user() for _ in range(2)]
     for user in users:
         assert title(user.login(ADMIN, ready_keystone.admin_password).text) == PROJECTS
-    for data, applied, seen in cases:
+    for data, edit, applied, seen in cases:
+        if edit:
+            target.host.run_test(edit)
+        before = serving_processes(target)
         with Traffic(target.url, target.trusted_certificate(), visitors=3, users=users) as traffic:
-            run = target.deploy(*([data] if data else []))
+            run = target.deploy(*data)
             first_request_sees_it = seen()
-        assert run.returncode == 0 and any(step.startswith(applied) for step in steps(run)), describe(run)
-        assert not [step for step in steps(run) if step.startswith("Restart")], describe(run)
+        assert run.returncode == 0, describe(run)
+        assert applied in applied_by(before, serving_processes(target)), f"{data} {edit}: {describe(run)}"
+        if applied != "horizon restarted":
+            assert "horizon restarted" not in applied_by(before, serving_processes(target)), describe(run)
         figures = traffic.figures
         assert figures.requests > 100, figures.summary()
-        assert (figures.failures, figures.missing_assets, figures.logged_out) == ([], [], 0), figures.summary()
-        assert first_request_sees_it, f"the first request after the run for {data or 'the defaults'} did not see it"
+        assert (figures.failures, figures.missing_assets, figures.logged_out) == ([], [], 0), f"{applied}: {figures.summary()}"
+        assert first_request_sees_it, f"the first request after the run ({applied}, {data}) did not see it"
+
+
+def serving_processes(target) -> dict[str, object]:
+    return {"horizon": started_at(target, "horizon"), "uwsgi": uwsgi_workers(target), "nginx": nginx_workers(target)}
+
+
+def applied_by(before: dict, after: dict) -> set[str]:
+    """How a run applied its changes, as the processes show it: uWSGI's master started again
+    (a restart), or the same master with new workers (a graceful reload); NGINX's new workers."""
+    applied = set()
+    if after["horizon"] != before["horizon"]:
+        applied.add("horizon restarted")
+    elif after["uwsgi"] != before["uwsgi"]:
+        applied.add("horizon reloaded")
+    if after["nginx"] != before["nginx"]:
+        applied.add("nginx reloaded")
+    return applied
+
+
+def restart_delay(target) -> str:
+    return target.host.check_output("systemctl show --property=RestartUSec --value horizon")
 
 
 def asset_cache_control(target) -> str:
@@ -155,8 +199,8 @@ def test_a_run_killed_after_writing_configuration_leaves_the_restart_to_the_next
     assert started_at(target, "horizon") == before, "killed too late: the restart had already happened"
     # The next run writes nothing new, yet restarts uWSGI for what the killed run wrote.
     finishing = target.deploy("horizon_uwsgi_threads=3")
-    assert finishing.returncode == 0 and "Restart horizon for its new configuration" in steps(finishing), describe(finishing)
-    assert started_at(target, "horizon") != before
+    assert finishing.returncode == 0, describe(finishing)
+    assert started_at(target, "horizon") != before, "the next run did not restart Horizon"
     again = target.deploy("horizon_uwsgi_threads=3")
     assert again.returncode == 0 and again.changed == 0, describe(again)
     back = target.deploy()

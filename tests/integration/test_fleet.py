@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 import pytest
@@ -13,6 +14,7 @@ from lab import targets
 from lab.identity import ADMIN
 from tests.integration.conftest import Target, deploy_data, describe, make_certificate
 from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, DashboardUser, title
+from tests.integration.traffic import RotationWatch, Traffic
 
 # The shared secret comes from the environment, as the README recommends (a vault would do); the
 # certificate is the operator's own, the same on every node, since TLS passes through HAProxy.
@@ -37,6 +39,8 @@ class Fleet(NamedTuple):
     node2: Target
     balancer: Target
     runs: list[targets.DeployRun]
+    # Runs the deploy against the whole fleet again, with extra data.
+    deploy: Callable[..., targets.DeployRun]
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +55,15 @@ def fleet(target_factory, tmp_path_factory, keystone):
         INVENTORY.format(node1=node1.name, node2=node2.name, balancer=balancer.name, certificate=certificate, key=key)
     )
     env = {"HORIZON_TEST_SECRET_KEY": secrets.token_urlsafe(48)}
-    runs = [targets.run_deploy(*deploy_data(keystone), inventory=str(inventory), env=env) for _ in range(2)]
+
+    def deploy(*data: str) -> targets.DeployRun:
+        return targets.run_deploy(*deploy_data(keystone), *data, inventory=str(inventory), env=env)
+
+    runs = [deploy() for _ in range(2)]
     # HAProxy may have finished before the dashboards and marked them down: they are back after
     # two good health checks, two seconds apart.
     balancer.wait_for("/auth/login/", within=30)
-    return Fleet(node1, node2, balancer, runs)
+    return Fleet(node1, node2, balancer, runs, deploy)
 
 
 def logged_in(target, keystone) -> DashboardUser:
@@ -113,6 +121,32 @@ def test_a_session_made_on_one_node_works_on_the_other(fleet, ready_keystone):
     user = logged_in(fleet.node1, ready_keystone)
     page = user.get(fleet.node2.url + "identity/")
     assert (page.url, title(page.text)) == (fleet.node2.url + "identity/", PROJECTS)
+
+
+def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_nothing(fleet, ready_keystone):
+    # Through HAProxy, visitors and logged-in users (tests/integration/traffic.py) during each
+    # run and 10 s after: Horizon's settings changed (a reload and a static build) with
+    # horizon.service edited by hand on both hosts (a restart), then all back (a reload).
+    users = [logged_in(fleet.balancer, ready_keystone) for _ in range(2)]
+    hand_edited_unit = "sed -i 's/^RestartSec=2$/RestartSec=5/' /etc/systemd/system/horizon.service && systemctl daemon-reload"
+    for data, edit in ((["horizon_site_branding=Rolled Out"], hand_edited_unit), ([], None)):
+        for node in (fleet.node1, fleet.node2):
+            if edit:
+                node.host.run_test(edit)
+        assert RotationWatch(fleet.balancer.host.check_output).out_of_rotation() == set(), "both hosts in rotation to begin with"
+        certificate = fleet.balancer.trusted_certificate()
+        with RotationWatch(fleet.balancer.host.check_output) as rotation, Traffic(fleet.balancer.url, certificate, 3, users) as traffic:
+            run = fleet.deploy(*data)
+        assert run.returncode == 0, describe(run)
+        figures = traffic.figures
+        assert figures.requests > 100, figures.summary()
+        assert (figures.failures, figures.missing_assets, figures.logged_out) == ([], [], 0), f"{data}: {figures.summary()}"
+        # Each host was drained in turn, never both at once, and both are back.
+        assert len(set().union(*rotation.samples)) == 2, rotation.samples
+        assert max(len(out) for out in rotation.samples) == 1, rotation.samples
+        assert rotation.samples[-1] == set(), rotation.samples
+    page = users[0].get("identity/")
+    assert (title(page.text), "Rolled Out" not in page.text) == (PROJECTS, True)
 
 
 def test_a_logged_in_user_keeps_working_when_one_nodes_dashboard_stops(fleet, ready_keystone):

@@ -8,24 +8,25 @@ import json
 import re
 import secrets
 import shlex
-import tarfile
 import time
 
 from lab import targets
 from lab.identity import ADMIN, provide_database
 from operations.layout import CLEANUP_SERVICE, CLEANUP_TIMER, DATABASE_PASSWORD_FILE
-from tests.integration.conftest import describe
+from tests.integration.conftest import compiled_css, describe
 from tests.integration.dashboard import (
     LOGIN,
     PROJECTS,
+    THEME_MARKER,
     current_region,
     image_source,
     project_panel_groups,
     select_options,
-    stylesheets,
+    theme_archive,
     theme_choices,
     title,
 )
+from tests.integration.traffic import Traffic
 
 IDENTITY_OVERRIDES = "/etc/openstack-dashboard/policy-overrides/identity/horizon-deploy.yaml"
 ROLES_PANEL = 'href="/identity/roles/"'
@@ -47,23 +48,9 @@ HEAT_PANEL = "/usr/lib/python3/dist-packages/openstack_dashboard/local/enabled/_
 # and 13.0.0, spelled as pip would not print them, which must not make every run reinstall them.
 HEAT_FROM_PYPI = {"debian:12": "Heat_Dashboard==8.0", "debian:13": "heat_dashboard==13.0"}
 THEME = "/usr/local/share/openstack-dashboard/themes/acme"
-# A rule only the operator's theme has, in the stylesheet Horizon compiles from it.
-THEME_MARKER = ".acme-test-marker"
 # Over 1 KiB, so that the static build gives it a gzip twin NGINX prefers.
 LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><!-- test logo %s --></svg>\n' % ("x" * 2000)
 FAVICON = b"\x00\x00\x01\x00\x01\x00" + bytes(range(64))
-
-
-def theme_archive(directory) -> str:
-    """A theme as operators get one: a tarball with one top-level directory, built on Horizon's default."""
-    static = directory / "acme" / "static"
-    static.mkdir(parents=True)
-    (static / "_variables.scss").write_text('@import "/themes/default/variables";\n')
-    (static / "_styles.scss").write_text(f'@import "/themes/default/styles";\n{THEME_MARKER} {{ color: #123456; }}\n')
-    archive = directory / "acme.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(directory / "acme", arcname="acme")
-    return str(archive)
 
 
 def readme_fleet_commands() -> list[list[str]]:
@@ -79,10 +66,6 @@ def service_states(target, ran) -> list[str]:
 
 def horizon_master(target) -> str:
     return target.host.check_output("systemctl show --property MainPID --value horizon")
-
-
-def compiled_css(target, page: str) -> str:
-    return "".join(target.user().get(link).text for link in stylesheets(page))
 
 
 def access_log_lines(target) -> int:
@@ -106,7 +89,7 @@ def test_health_check_answers_without_session_cookie_or_log_line_and_fails_with_
     assert (response.status, response.body) == (200, "OK\n")
     assert "Set-Cookie" not in response.headers
     assert access_log_lines(target) == logged
-    target.host.run_test("systemctl stop horizon")
+    target.host.run_test("systemctl stop horizon.socket horizon")
     try:
         assert target.get("/healthz").status == 502, "Horizon is stopped: the check must say so"
     finally:
@@ -267,7 +250,9 @@ def test_the_readmes_fleet_commands_report_status_reload_and_restart_one_host_at
     assert target.wait_for("/healthz").status == 200
 
 
-def test_a_package_upgrade_outside_a_run_is_noticed_checked_rebuilt_and_restarted(target):
+def test_a_package_upgrade_outside_a_run_is_noticed_checked_rebuilt_and_restarted_under_traffic_failing_nothing(
+    target, ready_keystone
+):
     # The host's own openstack-dashboard, as apt fetched it, under a newer version: dpkg upgrades
     # it for real (its maintainer scripts run, its file list is rewritten), as `apt upgrade` would.
     version = target.host.check_output("dpkg-query -W -f '${Version}' openstack-dashboard")
@@ -281,9 +266,18 @@ def test_a_package_upgrade_outside_a_run_is_noticed_checked_rebuilt_and_restarte
     assert target.host.package("openstack-dashboard").version == newer
     master = horizon_master(target)
     built = target.host.file(STATIC_BUILT).mtime
+    users = [target.user() for _ in range(2)]
+    for user in users:
+        assert title(user.login(ADMIN, ready_keystone.admin_password).text) == PROJECTS
 
-    run = target.deploy()
+    # People use the site throughout (tests/integration/traffic.py): the restart holds their
+    # requests in systemd's socket instead of failing them.
+    with Traffic(target.url, target.trusted_certificate(), visitors=3, users=users) as traffic:
+        run = target.deploy()
     assert run.returncode == 0, describe(run)
+    figures = traffic.figures
+    assert figures.requests > 100, figures.summary()
+    assert (figures.failures, figures.missing_assets, figures.logged_out) == ([], [], 0), figures.summary()
     # Its table, in pyinfra's output. Warnings here: Horizon's list of the settings it knows
     # predates the installed Django's (DEFAULT_AUTO_FIELD, SECURE_REFERRER_POLICY...).
     assert re.search(r"Horizon's upgrade checks \(manage\.py upgrade_check\): (all passed|warnings)", run.stderr), describe(run)

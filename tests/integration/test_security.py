@@ -23,6 +23,7 @@ MANAGED_CONFIGURATION = [
     "/etc/nginx/snippets/horizon-uwsgi.conf",
     "/etc/uwsgi/horizon.ini",
     "/etc/systemd/system/horizon.service",
+    "/etc/systemd/system/horizon.socket",
     "/etc/memcached.conf",
 ]
 SECURITY_HEADERS = {

@@ -1,13 +1,17 @@
 """People using the dashboard while it changes: anonymous visitors fetching the login page and
 every stylesheet, script and image it names, and logged-in users (real sessions from the lab
 Keystone) fetching a page only a logged-in user gets. Each runs on its own thread, requests
-back to back, until the traffic stops. What is counted is what a user would notice."""
+back to back, until the traffic stops. What is counted is what a user would notice. And what
+the load balancer in front of a fleet sees meanwhile: which hosts are out of rotation."""
 
 from __future__ import annotations
 
+import csv
 import re
+import shlex
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -15,6 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from operations.layout import HAPROXY_ADMIN_SOCKET
 from tests.integration.dashboard import LOGIN, PROJECTS, DashboardUser, title
 
 # A page only a logged-in user gets (Identity → Projects): anyone else is sent to the login page.
@@ -145,3 +150,53 @@ def resent(response: requests.Response) -> bool:
     """Whether urllib3 sent the request again (BROWSER_RETRY) before this answer."""
     retries = getattr(response.raw, "retries", None)
     return bool(retries and retries.history)
+
+
+class RotationWatch:
+    """HAProxy's own view of the dashboard hosts, from its stats socket on the load balancer
+    (``run`` runs a shell command there and returns its output), twice a second while the
+    block runs: for each sample, the hosts out of rotation (down, or in maintenance), and when."""
+
+    SHOW_STAT = (
+        f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({HAPROXY_ADMIN_SOCKET!r}); "
+        "s.sendall(b'show stat\\n'); print(b''.join(iter(lambda: s.recv(65536), b'')).decode())"
+    )
+
+    def __init__(self, run: Callable[[str], str]):
+        self.run = run
+        self.samples: list[set[str]] = []
+        self.times: list[float] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch)
+
+    def out_of_rotation(self) -> set[str]:
+        rows = csv.DictReader(self.run(f"python3 -c {shlex.quote(self.SHOW_STAT)}").lstrip("# ").splitlines())
+        # A host going down still serves ("UP 1/2"); one coming back does not yet ("DOWN 1/2").
+        return {
+            row["svname"]
+            for row in rows
+            if row["pxname"] == "dashboards" and row["svname"] not in ("FRONTEND", "BACKEND")
+            and row["status"].split()[0] in ("DOWN", "MAINT", "NOLB")
+        }
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            self.samples.append(self.out_of_rotation())
+            self.times.append(time.monotonic())
+            time.sleep(0.5)
+
+    def __enter__(self) -> RotationWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def seconds_out(self) -> dict[str, float]:
+        """For each host that was out of rotation, about how long, in all."""
+        out: dict[str, float] = {}
+        for sample, start, end in zip(self.samples[:-1], self.times[:-1], self.times[1:], strict=True):
+            for name in sample:
+                out[name] = out.get(name, 0.0) + end - start
+        return out

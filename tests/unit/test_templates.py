@@ -35,11 +35,31 @@ def uwsgi_ini(**data):
     return parser["uwsgi"]
 
 
-def test_uwsgi_socket_is_under_run_and_never_world_writable():
+def unit_section(name: str, section: str):
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string(render(name))
+    return parser[section]
+
+
+def test_uwsgi_takes_the_socket_systemd_listens_on_under_run_never_world_writable_never_removed():
     ini = uwsgi_ini()
-    assert ini["socket"] == "/run/horizon/horizon.sock"
-    assert ini["chmod-socket"] == "660"
+    socket = unit_section("horizon.socket.j2", "Socket")
+    assert ini["socket"] == socket["ListenStream"] == "/run/horizon.sock"
+    assert (socket["SocketUser"], socket["SocketGroup"], socket["SocketMode"]) == ("horizon", "www-data", "0660")
+    # uWSGI removing it at exit would leave NGINX nothing to connect to during a restart.
+    assert not {"vacuum", "chmod-socket", "chown-socket"} & set(ini)
     assert "/tmp" not in render("uwsgi-horizon.ini.j2")
+
+
+def test_a_stop_lets_uwsgis_workers_finish_their_requests_and_requests_wait_in_systemds_socket():
+    ini = uwsgi_ini()
+    service = unit_section("horizon.service.j2", "Service")
+    assert ini["hook-master-start"] == "unix_signal:15 gracefully_kill_them_all"
+    # systemd's SIGTERM to the master alone: the workers finish their requests.
+    assert service["KillMode"] == "mixed"
+    unit = unit_section("horizon.service.j2", "Unit")
+    assert unit["Requires"] == "horizon.socket" and "horizon.socket" in unit["After"].split()
 
 
 def test_uwsgi_has_large_buffer_threads_and_refuses_to_start_without_the_app():
@@ -80,7 +100,7 @@ def test_nginx_site_has_the_article_shape_and_static_follows_webroot(webroot):
     assert f"location {webroot}static/ {{" in site
     assert "alias /var/lib/openstack-dashboard/static/;" in site
     assert f"location {webroot} {{\n        try_files $uri @horizon;" in site
-    assert "uwsgi_pass unix:/run/horizon/horizon.sock;" in render("nginx-uwsgi.conf.j2")
+    assert "uwsgi_pass unix:/run/horizon.sock;" in render("nginx-uwsgi.conf.j2")
     assert "max-age=2592000" in site
     assert site.count("{") == site.count("}")
 
@@ -259,8 +279,9 @@ def test_nginx_site_drops_unknown_names_hides_its_version_and_bounds_slow_client
     assert site.count("server_tokens off;") == site.count("server {") == 4
     for directive in ("client_header_timeout 15s;", "client_body_timeout 30s;", "send_timeout 30s;", "keepalive_timeout 30s;"):
         assert directive in site
-    # The server's headers and the static location's own: a location's add_header drops the inherited ones.
-    assert site.count("include /etc/nginx/snippets/horizon-headers.conf;") == 2
+    # The server's headers and the static locations' own (the served build, the previous one):
+    # a location's add_header drops the inherited ones.
+    assert site.count("include /etc/nginx/snippets/horizon-headers.conf;") == 3
 
 
 def test_https_by_default_with_mozilla_intermediate_and_http_sent_to_https():
