@@ -48,7 +48,7 @@ import os
 shared = {{**{data!r}, "horizon_secret_key": os.environ["HORIZON_BENCH_SECRET_KEY"], "horizon_tls_certificate": "{certificate}",
           "horizon_tls_key": "{key}", "horizon_login_rate": 600}}
 horizon = [(name, shared) for name in {hosts!r}]
-horizon_loadbalancers = ["{balancer}"]
+horizon_loadbalancers = [("{balancer}", {data!r})]
 """
 
 
