@@ -9,7 +9,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from pyinfra import host
-from pyinfra.api import Host, OperationError, State, deploy, operation
+from pyinfra.api import OperationError, State, deploy, operation
 from pyinfra.facts.files import File
 from pyinfra.facts.server import Command
 from pyinfra.operations import server, systemd
@@ -119,12 +119,13 @@ def run_services(changes: Changes, drain_seconds: int = 0):
     """
     services = [changes.service(name) for name in SERVICES]
     pending = _changed_since_last_applied(services)
-    # A unit that is not running (a first run, one stopped by hand) starts with its files as
-    # they now are: the roll-out has nothing more to apply to it.
-    started = {
-        service.name: systemd.service(name=f"{service.name} enabled and running", service=service.name, running=True, enabled=True)
-        for service in services
-    }
+    started = {}
+    for service in services:
+        # A unit that is not running (a first run, one stopped by hand) starts with its files
+        # as they now are: the roll-out has nothing more to apply to it. Enabling one changes
+        # nothing it runs, hence its own operation.
+        started[service.name] = systemd.service(name=f"{service.name} running", service=service.name, running=True)
+        systemd.service(name=f"{service.name} enabled at boot", service=service.name, running=None, enabled=True)
     roll_out(
         name="Roll this run's changes out, one host at a time",
         services=services,
@@ -135,9 +136,15 @@ def run_services(changes: Changes, drain_seconds: int = 0):
     )
 
 
-# Per run (pyinfra's state): each host whose roll-out has begun, with its count of failed
-# operations just before; a later host's turn compares.
-_ROLLING: WeakKeyDictionary[State, dict[Host, int]] = WeakKeyDictionary()
+# Per run (pyinfra's state): the name of each host whose roll-out has begun, with its count of
+# failed operations just before; a later host's turn compares.
+_ROLLING: WeakKeyDictionary[State, dict[str, int]] = WeakKeyDictionary()
+
+
+def _errors(state: State, name: str) -> int:
+    """The failed operations of host ``name`` so far in this run (by name: pyinfra's ``host`` is
+    a proxy for whichever host an operation runs on)."""
+    return state.get_results_for_host(state.inventory.get_host(name)).error_ops
 
 
 @operation(is_idempotent=False)
@@ -161,7 +168,7 @@ def roll_out(
 
     + services: the services, each with the operations that change it
     + pending: names of the services an interrupted earlier run left inputs newer than the stamp of
-    + started: each service's "enabled and running" operation (a unit it started runs its new files)
+    + started: each service's "running" operation (a unit it started runs its new files)
     + drain_seconds: how long the load balancer in front takes to notice a health check change
     + check: a command that exits 0 once the host serves this run's configuration
 
@@ -181,11 +188,16 @@ def roll_out(
     if not steps and not left_drained:
         host.noop("nothing to restart or reload")
         return
-    rolling = _ROLLING.setdefault(host.state, {})
-    failed = [other.name for other, errors in rolling.items() if host.state.get_results_for_host(other).error_ops > errors]
+    state = host.state
+    rolling = _ROLLING.setdefault(state, {})
+    failed = [name for name, errors in rolling.items() if _errors(state, name) > errors]
     if applied and failed:
-        raise OperationError(f"not rolled out: {', '.join(failed)} failed its roll-out in this run; this host keeps serving what it served")
-    rolling[host] = host.state.get_results_for_host(host).error_ops
+        # Raised while the run executes, this ends the run: no later host is changed either.
+        raise OperationError(
+            f"roll-out stopped: {', '.join(failed)} failed its roll-out in this run; {host.name} and the hosts after it "
+            "keep serving what they served"
+        )
+    rolling[host.name] = _errors(state, host.name)
     drain = drain_seconds > 0 and bool(applied)
     if drain:
         yield f"touch {DRAINING_MARK} && sleep {drain_seconds}"

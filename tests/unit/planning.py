@@ -16,6 +16,7 @@ from pathlib import Path
 from pyinfra import context
 from pyinfra.api import Config, FileUploadCommand, Inventory, State
 from pyinfra.api.connect import connect_all
+from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.operations import run_ops
 from pyinfra.api.state import StateStage
 
@@ -42,28 +43,51 @@ class Plan:
 
 def plan(platform: str, site_check: str = "exit 0", **data) -> Plan:
     """Everything deploy.py would do to a fresh ``platform`` host with ``data``; the site check
-    at the end of the run answers ``site_check``."""
+    at the end of the run answers ``site_check``. A host the run fails raises pyinfra's error."""
     name = "@fake/target"
-    responses = {
+    plans, failure = plan_hosts(platform, {name: {"horizon-check-site 2>&1": site_check.splitlines()}}, **data)
+    if failure is not None:
+        raise failure
+    return plans[name]
+
+
+def plan_hosts(platform: str, hosts: dict[str, dict], **data) -> tuple[dict[str, Plan], PyinfraError | None]:
+    """deploy.py run once against several fresh ``platform`` hosts, each with ``data`` and its
+    own canned answers (pyinfra's fake connector: a substring of a command, or a pattern, to its
+    output or to ``{"success": False}``): the plan of each, and pyinfra's error if the run
+    ended in one (every host failed, or an operation stopped the run)."""
+    common = {
         "cat /etc/os-release": OS_RELEASES[platform].splitlines(),
         "hostname -f": "dash.example.com",
         "getconf NPROCESSORS_ONLN": "2",
-        "horizon-check-site 2>&1": site_check.splitlines(),
     }
-    inventory = Inventory(([(name, {**data, "fake_delay": 0, "fake_delay_jitter": 0, "fake_responses": responses})], {}))
+    inventory = Inventory((
+        [(name, {**data, "fake_delay": 0, "fake_delay_jitter": 0, "fake_responses": {**responses, **common}})
+         for name, responses in hosts.items()],
+        {},
+    ))
     state = State(inventory, Config())
+    failure = None
     with context.ctx_state.use(state):
         state.set_stage(StateStage.Connect)
         connect_all(state)
         state.set_stage(StateStage.Prepare)
-        # What the CLI's load_deploy_file does for one host. Not imported from pyinfra_cli: importing
-        # it monkey-patches the standard library for gevent, which deadlocks pytest-xdist's workers.
+        # What the CLI's load_deploy_file does for each host. Not imported from pyinfra_cli:
+        # importing it monkey-patches the standard library for gevent, which deadlocks
+        # pytest-xdist's workers.
         state.current_deploy_filename = state.current_exec_filename = str(DEPLOY)
-        with context.ctx_config.use(state.config.copy()), context.ctx_host.use(inventory.get_host(name)):
-            exec(compile(DEPLOY.read_text(), str(DEPLOY), "exec"), {"__file__": str(DEPLOY)})
+        for host in inventory:
+            with context.ctx_config.use(state.config.copy()), context.ctx_host.use(host):
+                exec(compile(DEPLOY.read_text(), str(DEPLOY), "exec"), {"__file__": str(DEPLOY)})
         state.set_stage(StateStage.Execute)
-        run_ops(state)
-    host = inventory.get_host(name)
+        try:
+            run_ops(state)
+        except PyinfraError as error:
+            failure = error
+    return {host.name: _plan_of(state, host) for host in inventory}, failure
+
+
+def _plan_of(state: State, host) -> Plan:
     uploads = {}
     for op in state.ops[host].values():
         for command in op.operation_meta._commands or ():

@@ -1,11 +1,13 @@
 """What the deploy plans for each platform, without a host (pyinfra's @fake connector)."""
 
+import re
+
 import pytest
 from pyinfra.api.exceptions import PyinfraError
 
 from operations.layout import BUILD_STATIC
 from operations.settings import ConfigError
-from tests.unit.planning import plan
+from tests.unit.planning import plan, plan_hosts
 
 
 @pytest.mark.parametrize(
@@ -212,3 +214,52 @@ def test_every_run_ends_with_the_site_check_and_fails_when_it_does():
     refusal = "the site does not serve this run's configuration: Horizon does not read /etc/x.py\nexit 1"
     with pytest.raises(PyinfraError, match="^the site does not serve this run's configuration: Horizon does not read /etc/x.py$"):
         plan("debian:12", site_check=refusal)
+
+
+SERVICE_UNITS = ("memcached.service", "horizon.service", "nginx.service")
+# pyinfra's fact of each service's state: running, so that a run restarts or reloads it.
+RUNNING = {
+    **{f"--property SubState {unit}": [f"Id={unit}", "SubState=running"] for unit in SERVICE_UNITS},
+    # The site check at the end of the run.
+    "horizon-check-site 2>&1": ["exit 0"],
+}
+FLEET = {"horizon_secret_key": "s" * 40, "horizon_server_name": "dash.example.com"}
+DRAIN = "touch /run/horizon-draining && sleep 6"
+UNDRAIN = "rm -f /run/horizon-draining && sleep 6"
+
+
+def rolled_out(commands: list[str]) -> list[str]:
+    """The roll-out's own commands, in order: draining, restarts and reloads, the site check."""
+    own = ("touch /run/horizon-draining", "rm -f /run/horizon-draining", "systemctl daemon-reload && systemctl restart", "systemctl reload")
+    return [c for c in commands if c.startswith(own) or c == "/usr/local/sbin/horizon-check-site"]
+
+
+def test_each_host_of_a_fleet_is_drained_changed_checked_and_put_back():
+    plans, failure = plan_hosts("debian:12", {"@fake/dash1": RUNNING, "@fake/dash2": RUNNING}, **FLEET)
+    assert failure is None
+    for plan_of_host in plans.values():
+        assert rolled_out(plan_of_host.commands) == [
+            DRAIN,
+            "systemctl daemon-reload && systemctl restart memcached",
+            "systemctl daemon-reload && systemctl restart horizon",
+            "systemctl reload nginx",
+            "/usr/local/sbin/horizon-check-site",
+            UNDRAIN,
+        ]
+
+
+def test_a_host_that_fails_its_check_stays_drained_and_the_hosts_after_it_are_left_alone():
+    # Both would fail; pyinfra picks which goes first.
+    failing = {**RUNNING, re.compile(r"^/usr/local/sbin/horizon-check-site$"): {"success": False}}
+    plans, failure = plan_hosts("debian:12", {"@fake/dash1": failing, "@fake/dash2": failing}, **FLEET)
+    stopped = re.match(r"roll-out stopped: (\S+) failed its roll-out in this run; (\S+) and the hosts after it", str(failure))
+    first, second = stopped.groups()
+    assert {first, second} == {"@fake/dash1", "@fake/dash2"}
+    assert rolled_out(plans[first].commands)[-1] == "/usr/local/sbin/horizon-check-site", "left drained"
+    assert rolled_out(plans[second].commands) == [], "nothing applied after a failed host"
+
+
+def test_a_single_host_is_not_drained():
+    plans, failure = plan_hosts("debian:12", {"@fake/target": RUNNING})
+    assert failure is None
+    assert not [c for c in plans["@fake/target"].commands if "horizon-draining" in c and "test -e" not in c]
