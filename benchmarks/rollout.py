@@ -33,11 +33,9 @@ from benchmarks import lab_container
 from inventory import LAB_CONTAINER, LAB_DATA, LAB_PORT
 from lab import identity, targets
 from operations.layout import TLS_CERTIFICATE
-from tests.integration.dashboard import PROJECTS, DashboardUser, theme_archive, title
+from tests.integration.dashboard import HAND_EDITED_UNIT, PROJECTS, DashboardUser, theme_archive, title
 from tests.integration.traffic import RotationWatch, Traffic
 
-# horizon.service edited by hand: the run writes it back and restarts Horizon.
-HAND_EDITED_UNIT = "sed -i 's/^RestartSec=2$/RestartSec=5/' /etc/systemd/system/horizon.service && systemctl daemon-reload"
 FLEET_PREFIX = "horizon-bench-rollout-"
 FLEET_PORT = 8444
 # As tests/integration/test_fleet.py: a shared secret and certificate, and a login rate for

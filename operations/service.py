@@ -10,7 +10,6 @@ from weakref import WeakKeyDictionary
 
 from pyinfra import host
 from pyinfra.api import OperationError, State, deploy, operation
-from pyinfra.facts.files import File
 from pyinfra.facts.server import Command
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
@@ -100,14 +99,20 @@ def checked_or_restored(what: str, check: str, kept: Sequence[str], changes: Seq
     )
 
 
-def _changed_since_last_applied(services: Sequence[Service]) -> set[str]:
-    """The services with an input newer than their stamp, or never applied: one command for all."""
+# Said by _left_by_an_earlier_run when a run that failed midway through a roll-out left the
+# host drained.
+LEFT_DRAINED = "left-drained"
+
+
+def _left_by_an_earlier_run(services: Sequence[Service]) -> set[str]:
+    """What an interrupted or failed run left, in one command: the names of the services with an
+    input newer than their stamp (or never applied), and ``LEFT_DRAINED``."""
     checks = "; ".join(
         f"if [ -e {service.stamp} ]; then [ -z \"$(find {' '.join(service.files)} -newer {service.stamp} -print -quit "
         f"2>/dev/null)\" ] || echo {service.name}; else echo {service.name}; fi"
         for service in services
     )
-    return set((host.get_fact(Command, f"{checks}; true") or "").split())
+    return set((host.get_fact(Command, f"{checks}; if [ -e {DRAINING_MARK} ]; then echo {LEFT_DRAINED}; fi") or "").split())
 
 
 @deploy("Services")
@@ -118,7 +123,7 @@ def run_services(changes: Changes, drain_seconds: int = 0):
     memcached restarting loses the sessions it holds (their users log in again).
     """
     services = [changes.service(name) for name in SERVICES]
-    pending = _changed_since_last_applied(services)
+    left = _left_by_an_earlier_run(services)
     started = {}
     for service in services:
         # A unit that is not running (a first run, one stopped by hand) starts with its files
@@ -129,8 +134,9 @@ def run_services(changes: Changes, drain_seconds: int = 0):
     roll_out(
         name="Roll this run's changes out, one host at a time",
         services=services,
-        pending=pending,
+        pending=left - {LEFT_DRAINED},
         started=started,
+        left_drained=LEFT_DRAINED in left,
         drain_seconds=drain_seconds,
         _serial=True,
     )
@@ -152,6 +158,7 @@ def roll_out(
     services: Sequence[Service],
     pending: set[str],
     started: Mapping[str, Any],
+    left_drained: bool = False,
     drain_seconds: int = 0,
     check: str = CHECK_SITE,
 ):
@@ -169,6 +176,7 @@ def roll_out(
     + services: the services, each with the operations that change it
     + pending: names of the services an interrupted earlier run left inputs newer than the stamp of
     + started: each service's "running" operation (a unit it started runs its new files)
+    + left_drained: a run that failed midway through its roll-out left the host drained
     + drain_seconds: how long the load balancer in front takes to notice a health check change
     + check: a command that exits 0 once the host serves this run's configuration
 
@@ -183,8 +191,6 @@ def roll_out(
         return
     steps = [(step, service) for service in services if (step := _step(service, service.name in pending, started[service.name]))]
     applied = [service.name for step, service in steps if step != "stamp"]
-    # A run that failed midway through a roll-out left the host drained.
-    left_drained = host.get_fact(File, path=DRAINING_MARK) is not None
     if not steps and not left_drained:
         host.noop("nothing to restart or reload")
         return

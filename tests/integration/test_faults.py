@@ -17,7 +17,7 @@ import requests
 from lab.identity import ADMIN
 from operations.layout import COMPRESS, STATIC_BUILD_VARIABLE, STATIC_BUILT, STATIC_ROOT
 from tests.integration.conftest import compiled_css, describe, make_certificate
-from tests.integration.dashboard import LOGIN_PAGE, PROJECTS, error_messages, static_asset, theme_archive, title
+from tests.integration.dashboard import HAND_EDITED_UNIT, LOGIN_PAGE, PROJECTS, error_messages, static_asset, theme_archive, title
 from tests.integration.traffic import Traffic
 
 SERVICES = ("memcached", "horizon", "nginx")
@@ -100,7 +100,6 @@ def test_changes_rolled_out_under_traffic_fail_no_request_lose_no_asset_and_log_
     # changes: only NGINX; Horizon's settings and a theme (a reload and a static build switched
     # in); the theme changed; all back; horizon.service edited by hand (a restart: requests wait
     # in systemd's socket).
-    hand_edited_unit = "sed -i 's/^RestartSec=2$/RestartSec=5/' /etc/systemd/system/horizon.service && systemctl daemon-reload"
 
     def theme(colour: str) -> list[str]:
         # The operator's theme, the default one: the login page names the stylesheet compiled
@@ -119,7 +118,7 @@ def test_changes_rolled_out_under_traffic_fail_no_request_lose_no_asset_and_log_
         # which only the previous build has.
         (theme("#654321"), None, "horizon reloaded", lambda: login_page_styled("#654321")),
         ([], None, "horizon reloaded", lambda: "Rolled Out" not in title(target.get("/auth/login/").body)),
-        ([], hand_edited_unit, "horizon restarted", lambda: restart_delay(target) == "2s" and target.get("/auth/login/").status == 200),
+        ([], HAND_EDITED_UNIT, "horizon restarted", lambda: restart_delay(target) == "2s" and target.get("/auth/login/").status == 200),
     )
     users = [target.user() for _ in range(2)]
     for user in users:

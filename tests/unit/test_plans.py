@@ -262,4 +262,11 @@ def test_a_host_that_fails_its_check_stays_drained_and_the_hosts_after_it_are_le
 def test_a_single_host_is_not_drained():
     plans, failure = plan_hosts("debian:12", {"@fake/target": RUNNING})
     assert failure is None
-    assert not [c for c in plans["@fake/target"].commands if "horizon-draining" in c and "test -e" not in c]
+    assert not [c for c in rolled_out(plans["@fake/target"].commands) if "horizon-draining" in c]
+
+
+def test_a_host_left_drained_by_a_failed_run_is_put_back_once_its_check_passes():
+    left_drained = {**RUNNING, "echo left-drained": ["left-drained"]}
+    plans, failure = plan_hosts("debian:12", {"@fake/target": left_drained})
+    assert failure is None
+    assert rolled_out(plans["@fake/target"].commands)[-2:] == ["/usr/local/sbin/horizon-check-site", "rm -f /run/horizon-draining"]
