@@ -51,8 +51,8 @@ horizon_loadbalancers = [("{balancer}", {data!r})]
 
 
 def changes(directory: Path) -> list[tuple[str, tuple[str, ...], str | None]]:
-    """(what changes, the data that changes it, a command run on each host first); the last but
-    one puts the defaults back."""
+    """(what changes, the data that changes it, a command run on each host first); the fourth and
+    the last but one put the defaults back."""
 
     def theme(colour: str) -> tuple[str, ...]:
         themes = json.dumps({"acme": {"label": "ACME", "source": theme_archive(directory, colour)}})
@@ -63,6 +63,8 @@ def changes(directory: Path) -> list[tuple[str, tuple[str, ...], str | None]]:
         ("the site's name and a theme, the default: reload and static build", theme("#123456"), None),
         ("the theme's stylesheet changed: reload and static build", theme("#654321"), None),
         ("all back to the defaults", (), None),
+        ("memcached's memory: each memcached restarts, given back its sessions by the other", ("horizon_memcached_memory=96",), None),
+        ("memcached's memory back", (), None),
         ("horizon.service edited by hand, written back: restart", (), HAND_EDITED_UNIT),
     ]
 

@@ -161,6 +161,15 @@ TLS_CLIENT_CA = "/etc/ssl/certs/horizon-client-ca.pem"
 MEMCACHED_CONF = "/etc/memcached.conf"
 MEMCACHED_PIDFILE = "/var/run/memcached/memcached.pid"
 MEMCACHED_PORT = 11211
+# A host alone runs a second memcached, with the second copy of each session (in a fleet, another
+# host's memcached keeps it): either can restart without logging anyone out.
+MEMCACHED_REPLICA_SERVICE = "memcached-replica"
+MEMCACHED_REPLICA_UNIT = f"{SYSTEMD_UNITS}/{MEMCACHED_REPLICA_SERVICE}.service"
+MEMCACHED_REPLICA_CONF = "/etc/memcached-replica.conf"
+MEMCACHED_REPLICA_PIDFILE = "/run/memcached/memcached-replica.pid"
+MEMCACHED_REPLICA_PORT = 11212
+# Debian's: reads a memcached.conf (one option per line) and runs memcached with its options.
+MEMCACHED_WRAPPER = "/usr/share/memcached/scripts/systemd-memcached-wrapper"
 
 # Expired sessions' cleanup, with sessions in a database.
 CLEANUP_SERVICE = f"{SYSTEMD_UNITS}/horizon-clearsessions.service"

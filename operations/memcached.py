@@ -1,21 +1,80 @@
-"""memcached: the session store the uWSGI workers (and every dashboard node) share."""
+"""memcached: the session store the uWSGI workers (and every dashboard node) share, each session
+kept by two servers (see ``horizon_deploy.SessionCopies``)."""
 
 from __future__ import annotations
 
 from pyinfra.api import deploy
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
 
-from . import config_file
-from .layout import MEMCACHED_CONF
+from . import config_file, remove_all_but
+from .facts import probe, probed
+from .layout import (
+    MEMCACHED_CONF,
+    MEMCACHED_PIDFILE,
+    MEMCACHED_PORT,
+    MEMCACHED_REPLICA_CONF,
+    MEMCACHED_REPLICA_PIDFILE,
+    MEMCACHED_REPLICA_PORT,
+    MEMCACHED_REPLICA_SERVICE,
+    MEMCACHED_REPLICA_UNIT,
+    RUNTIME_FILE,
+    SYSTEM_PYTHON,
+)
 from .service import Changes
 from .settings import HorizonConfig
+
+REPLICA_FILES = (MEMCACHED_REPLICA_UNIT, MEMCACHED_REPLICA_CONF)
+
+probe("memcached", lambda: f"ls -d {' '.join(REPLICA_FILES)} 2>/dev/null || true")
 
 
 @deploy("memcached")
 def configure_memcached(config: HorizonConfig) -> Changes:
     """
     The listen address (never every interface), no UDP, and the memory size. The whole file is
-    managed: Debian 13's stock one also listens on ::1, which fails where IPv6 is off. memcached
-    restarts for it.
+    managed: Debian 13's stock one also listens on ::1, which fails where IPv6 is off. On a host
+    alone, the same for a second memcached (``memcached-replica``), which keeps the second copy
+    of each session; on a host of a fleet, none. memcached restarts for its files, and once it
+    answers is given back the sessions it keeps from the other servers (``refill``).
     """
-    conf = config_file("memcached configuration", "memcached.conf.j2", MEMCACHED_CONF, config=config)
-    return Changes.of("memcached", restart=[conf], files=[MEMCACHED_CONF])
+    conf = config_file(
+        "memcached configuration", "memcached.conf.j2", MEMCACHED_CONF, config=config, port=MEMCACHED_PORT, pidfile=MEMCACHED_PIDFILE
+    )
+    changes = Changes.of("memcached", restart=[conf], files=[MEMCACHED_CONF], after_start=refill(config, "memcached"))
+    if not config.memcached_replica:
+        no_replica()
+        return changes
+    replica = [
+        config_file(f"{MEMCACHED_REPLICA_SERVICE} configuration", "memcached.conf.j2", MEMCACHED_REPLICA_CONF, config=config,
+                    port=MEMCACHED_REPLICA_PORT, pidfile=MEMCACHED_REPLICA_PIDFILE),
+        config_file(f"{MEMCACHED_REPLICA_SERVICE}.service", "memcached-replica.service.j2", MEMCACHED_REPLICA_UNIT),
+    ]
+    systemd.daemon_reload(name=f"Reload systemd for {MEMCACHED_REPLICA_SERVICE}", _if=replica[1].did_change)
+    return changes + Changes.of(MEMCACHED_REPLICA_SERVICE, restart=replica, files=REPLICA_FILES,
+                                after_start=refill(config, MEMCACHED_REPLICA_SERVICE))
+
+
+def refill(config: HorizonConfig, service: str) -> str | None:
+    """The command that copies into ``service``, just started, the sessions it keeps from the
+    other servers: none when Horizon does not use it, or uses no other."""
+    server, servers = config.memcached_instances[service], config.memcached_servers
+    if server not in servers or len(servers) < 2:
+        return None
+    return f"{SYSTEM_PYTHON} {RUNTIME_FILE} refill {server} {' '.join(servers)}"
+
+
+def no_replica() -> None:
+    """A host that joined a fleet (or uses other servers) stops its second memcached and drops
+    its files."""
+    present = probed("memcached")
+    if MEMCACHED_REPLICA_UNIT in present:
+        systemd.service(name=f"No {MEMCACHED_REPLICA_SERVICE}", service=MEMCACHED_REPLICA_SERVICE, running=False, enabled=False)
+    removed = remove_all_but(
+        f"{MEMCACHED_REPLICA_SERVICE}: not on a host of a fleet",
+        (),
+        present,
+        lambda dropped: [files.file(name=f"{path}: not on a host of a fleet", path=path, present=False) for path in dropped],
+    )
+    if removed:
+        systemd.daemon_reload(name=f"Reload systemd without {MEMCACHED_REPLICA_SERVICE}", _if=any_changed(*removed))

@@ -4,7 +4,7 @@ one host at a time."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -14,10 +14,11 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
-from .layout import CHECK_SITE, DRAINING_MARK, STAMPS
+from .layout import CHECK_SITE, DRAINING_MARK, MEMCACHED_REPLICA_SERVICE, STAMPS
 
-# In the order they are applied: memcached before the Horizon that uses it, NGINX last.
-SERVICES = ("memcached", "horizon", "nginx")
+# In the order they are applied: memcached (a host alone runs two) before the Horizon that uses
+# it, NGINX last. Only those a deploy returned ``Changes`` for run on a host.
+SERVICES = ("memcached", MEMCACHED_REPLICA_SERVICE, "horizon", "nginx")
 
 
 @dataclass(frozen=True)
@@ -26,26 +27,34 @@ class Changes:
     What deploys did that the services must take in; every deploy that touches a service
     returns one, and ``deploy.py`` adds them up for ``run_services``. For each service: the
     operations whose change needs it restarted, those a reload takes in, and the files on the
-    host it reads that the deploy writes (shell globs allowed). The files are how an interrupted
-    run is finished: one newer than the service's stamp has the next run apply it.
+    host it reads that the deploy writes (shell globs allowed), and a command to run once it has
+    started again. The files are how an interrupted run is finished: one newer than the
+    service's stamp has the next run apply it. A service no deploy names files for does not run
+    on the host.
     """
 
     restart: tuple[tuple[str, Any], ...] = ()
     reload: tuple[tuple[str, Any], ...] = ()
     files: tuple[tuple[str, str], ...] = ()
+    after_start: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, service: str, restart: Sequence = (), reload: Sequence = (), files: Sequence[str] = ()) -> Changes:
+    def of(
+        cls, service: str, restart: Sequence = (), reload: Sequence = (), files: Sequence[str] = (), after_start: str | None = None
+    ) -> Changes:
+        """``after_start``: a command the roll-out runs once the service has (re)started, before
+        it goes on."""
         if service not in SERVICES:
             raise ValueError(f"{service} is not one of the services the deploy runs ({', '.join(SERVICES)})")
         return cls(
             tuple((service, operation) for operation in restart),
             tuple((service, operation) for operation in reload),
             tuple((service, path) for path in files),
+            ((service, after_start),) if after_start else (),
         )
 
     def __add__(self, other: Changes) -> Changes:
-        return Changes(self.restart + other.restart, self.reload + other.reload, self.files + other.files)
+        return Changes(*(getattr(self, part.name) + getattr(other, part.name) for part in fields(Changes)))
 
     def operations(self, service: str | None = None) -> list:
         """The operations that matter to ``service`` (by default, to any)."""
@@ -54,8 +63,18 @@ class Changes:
     def files_of(self, service: str) -> list[str]:
         return _of(self.files, service)
 
-    def service(self, name: str) -> Service:
-        return Service(name, files=self.files_of(name), restart_on=_of(self.restart, name), reload_on=_of(self.reload, name))
+    def services(self) -> list[Service]:
+        """The services these changes are for, in ``SERVICES`` order."""
+        return [self._service(name) for name in SERVICES if _of(self.files, name)]
+
+    def _service(self, name: str) -> Service:
+        return Service(
+            name,
+            files=self.files_of(name),
+            restart_on=_of(self.restart, name),
+            reload_on=_of(self.reload, name),
+            after_start=next(iter(_of(self.after_start, name)), None),
+        )
 
 
 def _of(pairs: tuple[tuple[str, Any], ...], service: str | None) -> list:
@@ -73,6 +92,8 @@ class Service:
     # ...and those whose change a reload takes in without dropping a request: uWSGI finishes
     # the requests in flight and re-reads its configuration and code, NGINX starts new workers.
     reload_on: Sequence = ()
+    # Run once it has (re)started, before the roll-out goes on (memcached's refill).
+    after_start: str | None = None
 
     @property
     def stamp(self) -> str:
@@ -120,9 +141,8 @@ def run_services(changes: Changes, drain_seconds: int = 0):
     """
     Each service enabled and running; then this run's ``changes`` (and what an interrupted earlier
     run left newer than a service's stamp) applied on one host at a time: see ``roll_out``.
-    memcached restarting loses the sessions it holds (their users log in again).
     """
-    services = [changes.service(name) for name in SERVICES]
+    services = changes.services()
     left = _left_by_an_earlier_run(services)
     started = {}
     for service in services:
@@ -166,7 +186,8 @@ def roll_out(
     Restart or reload what this run changed, as one sequence on each host; given ``_serial``,
     one host after the other, so that the others serve meanwhile. Each service restarts when a
     change needs it (or an interrupted run left one that does), reloads when a reload takes its
-    changes in, in ``SERVICES`` order; then ``check`` waits until the host serves the new
+    changes in, in ``SERVICES`` order; one that restarted, or that this run started, then runs
+    its ``after_start`` before the next; then ``check`` waits until the host serves the new
     configuration. With ``drain_seconds``, the host first answers its health check 503 for that
     long, so that the load balancer sends users elsewhere, and answers 200 again once checked,
     that long before the next host's turn. A host whose check fails stays drained and fails
@@ -211,6 +232,8 @@ def roll_out(
         if step != "stamp":
             # A restart's unit file may be one of its inputs.
             yield f"systemctl daemon-reload && systemctl {step} {service.name}" if step == "restart" else f"systemctl reload {service.name}"
+        if step != "reload" and service.after_start:
+            yield service.after_start
         yield f"mkdir -p {STAMPS} && touch {service.stamp}"
     if applied or left_drained:
         yield check

@@ -36,7 +36,7 @@ def whole_file(path: str, content: str | bytes, user: str, group: str, mode: str
         whole_file(
             name="memcached configuration",
             path="/etc/memcached.conf",
-            content=render("memcached.conf.j2", config=config),
+            content=render("memcached.conf.j2", config=config, port=11211, pidfile="/run/memcached/memcached.pid"),
             user="root",
             group="root",
             mode="0644",

@@ -9,9 +9,14 @@ distribution's, on the host.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import socket
 import sys
+import time
+from functools import cached_property
 from pathlib import Path
+from urllib.parse import unquote
 
 from compressor.exceptions import OfflineGenerationError
 from django.contrib.sessions.backends import cache as cache_sessions
@@ -102,6 +107,215 @@ class PersistentPyMemcacheCache(PyMemcacheCache):
 
     def close(self, **kwargs):
         pass
+
+
+# Each session is kept by this many memcached servers (of two or more): one of them restarting,
+# or its host going away, logs nobody out.
+SESSION_COPIES = 2
+# The sessions' keys begin with it (the sessions' cache KEY_PREFIX): what refill copies.
+SESSIONS_KEY_PREFIX = "horizon-sessions"
+# A server that failed is not asked again for this long, doubled at each failure in a row up to
+# the most: a host that is gone would otherwise cost every request its connect timeout. Short at
+# first, so that a restarted one is written to again at once; refill waits for that.
+DOWN_SECONDS = 1.0
+MOST_DOWN_SECONDS = 30.0
+
+
+def session_servers(servers: list[str], key: str, copies: int = SESSION_COPIES) -> list[str]:
+    """The servers that keep ``key``: the ``copies`` ranking highest for it (rendezvous hashing).
+    A server joining takes a place among a key's servers only by outranking them, so at least
+    one of a key's servers before it joined is still one after; the same holds when one leaves."""
+    return sorted(servers, key=lambda server: _rank(server, key), reverse=True)[:copies]
+
+
+def _rank(server: str, key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{server}/{key}".encode(), digest_size=8).digest(), "big")
+
+
+class SessionCopies:
+    """The client Django's memcached backend talks to, keeping each key on its servers
+    (``session_servers``): a write goes to each server; a read asks each and gives a server
+    that answered without the key (restarted outside a run, by hand or by a package upgrade)
+    its copy back, kept ``repair_expire`` seconds; a server that fails is skipped for
+    ``DOWN_SECONDS``. ``clients`` maps each server to a pymemcache client; ``errors`` are what
+    a failing one raises."""
+
+    def __init__(self, clients: dict, errors: tuple[type[BaseException], ...], repair_expire: int = 0):
+        self.clients = clients
+        self.errors = errors
+        self.repair_expire = repair_expire
+        self.down_until = dict.fromkeys(clients, 0.0)
+        self.failures = dict.fromkeys(clients, 0)
+
+    def _answers(self, key: str, ask):
+        """(server, answer) of each of ``key``'s servers that answered."""
+        for server in session_servers(list(self.clients), key):
+            if time.monotonic() < self.down_until[server]:
+                continue
+            try:
+                answer = _twice(ask, self.clients[server], self.errors)
+            except self.errors:
+                self.failures[server] += 1
+                down = min(DOWN_SECONDS * 2 ** (self.failures[server] - 1), MOST_DOWN_SECONDS)
+                self.down_until[server] = time.monotonic() + down
+                continue
+            self.failures[server] = 0
+            yield server, answer
+
+    def get(self, key, default=None):
+        answers = dict(self._answers(key, lambda client: client.get(key)))
+        value = next((value for value in answers.values() if value is not None), None)
+        if value is None:
+            return default
+        for server in (server for server, answer in answers.items() if answer is None):
+            try:
+                # Not over a copy written meanwhile.
+                self.clients[server].add(key, value, self.repair_expire, noreply=False)
+            except self.errors:
+                pass
+        return value
+
+    def _each(self, key, ask) -> bool:
+        """Whether any of ``key``'s servers said yes."""
+        return any([answer for _, answer in self._answers(key, ask)])
+
+    def set(self, key, value, expire=0, noreply=None):
+        return self._each(key, lambda client: client.set(key, value, expire, noreply=False))
+
+    def add(self, key, value, expire=0, noreply=None):
+        return self._each(key, lambda client: client.add(key, value, expire, noreply=False))
+
+    def delete(self, key, noreply=None):
+        return self._each(key, lambda client: client.delete(key, noreply=False))
+
+    def touch(self, key, expire=0, noreply=None):
+        return self._each(key, lambda client: client.touch(key, expire, noreply=False))
+
+
+def _twice(ask, client, errors):
+    """``ask`` the client, and once more on a new connection: the pool's connection to a server
+    that restarted fails once."""
+    try:
+        return ask(client)
+    except errors:
+        return ask(client)
+
+
+class ReplicatedPyMemcacheCache(PersistentPyMemcacheCache):
+    """The sessions' cache: Django's pymemcache backend over ``SessionCopies``, one connection
+    pool per server. Only what Django's cache sessions use (get, add, set, delete, touch)."""
+
+    @cached_property
+    def _cache(self):
+        from pymemcache import PooledClient
+        from pymemcache.exceptions import MemcacheError
+
+        options = {name: value for name, value in self._options.items() if name not in ("use_pooling", "ignore_exc")}
+        clients = {server: PooledClient(_address(server), **options) for server in self.client_servers}
+        # A session's own expiry is not known to a read: a copy given back lasts the cache's
+        # TIMEOUT, the session timeout, which Horizon enforces from the session's content anyway.
+        return SessionCopies(clients, (OSError, MemcacheError), self.get_backend_timeout(self.default_timeout))
+
+
+def _address(server: str) -> tuple[str, int]:
+    name, _, port = server.rpartition(":")
+    return name.strip("[]"), int(port)
+
+
+def release_series() -> int:
+    """Horizon's major version, the sessions' cache version: nodes of two releases never read
+    each other's sessions, whose contents a release may change (2026.1 stores them as JSON)."""
+    from horizon import version
+
+    return int(version.version_info.version_string().split(".")[0])
+
+
+class Memcached:
+    """One memcached server over its text protocol, for what pymemcache has no call for:
+    listing the keys it holds (``lru_crawler metadump``) with their expiry."""
+
+    def __init__(self, server: str, timeout: float = 5):
+        self.connection = socket.create_connection(_address(server), timeout=timeout)
+        self.replies = self.connection.makefile("rb")
+
+    def _send(self, command: bytes) -> None:
+        self.connection.sendall(command)
+
+    def keys(self, prefix: str, attempts: int = 50) -> list[tuple[str, int]]:
+        """The keys beginning with ``prefix``, each with its expiry (Unix time, 0 for none)."""
+        self._send(b"lru_crawler metadump all\r\n")
+        found = []
+        while (line := self.replies.readline().rstrip(b"\r\n")) != b"END":
+            if line.startswith(b"BUSY") and attempts > 1:
+                # memcached's own crawler is at work; it takes milliseconds.
+                time.sleep(0.1)
+                return self.keys(prefix, attempts - 1)
+            if not line.startswith(b"key="):
+                raise OSError(f"lru_crawler metadump answered {line!r}")
+            fields = dict(field.split(b"=", 1) for field in line.split())
+            key = unquote(fields[b"key"].decode())
+            if key.startswith(prefix):
+                found.append((key, max(int(fields[b"exp"]), 0)))
+        return found
+
+    def get(self, key: str) -> tuple[int, bytes] | None:
+        """The value's flags and bytes, as stored."""
+        self._send(b"get " + key.encode() + b"\r\n")
+        header = self.replies.readline().split()
+        if header[0] == b"END":
+            return None
+        flags, size = int(header[2]), int(header[3])
+        data = self.replies.read(size + 2)[:size]
+        self.replies.readline()  # END
+        return flags, data
+
+    def add(self, key: str, flags: int, expires: int, data: bytes) -> bool:
+        """Stores unless the key is there already: a copy written since counts, not this one."""
+        self._send(b"add %s %d %d %d\r\n%s\r\n" % (key.encode(), flags, expires, len(data), data))
+        return self.replies.readline().strip() == b"STORED"
+
+
+def refill(into: str, servers: list[str], wait: float = 30) -> int:
+    """Copies into ``into``, a memcached of ``servers`` just restarted (empty), each session it
+    keeps (``session_servers``) from the other servers keeping it, with its expiry. Waits first
+    until it answers and every worker that found it down once or twice while it restarted has
+    asked it again (``DOWN_SECONDS``), so that what they write is there before the copies, which
+    do not replace it. Returns how many were copied."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            target = Memcached(into)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    time.sleep(DOWN_SECONDS * 3 + 0.5)
+    copied = 0
+    for server in servers:
+        if server == into:
+            continue
+        try:
+            source = Memcached(server)
+        except OSError as error:
+            # Down, or not deployed yet (a fleet's first run): it has nothing to give.
+            print(f"{server} skipped: {error}", file=sys.stderr)
+            continue
+        for key, expires in source.keys(SESSIONS_KEY_PREFIX):
+            if expires and expires <= time.time() or into not in session_servers(servers, key):
+                continue
+            value = source.get(key)
+            if value is not None and target.add(key, value[0], expires, value[1]):
+                copied += 1
+    return copied
+
+
+if __name__ == "__main__":
+    # python3 horizon_deploy.py refill SERVER SERVERS..., run by the deploy's roll-out as root.
+    command, into, *all_servers = sys.argv[1:]
+    if command != "refill" or into not in all_servers:
+        sys.exit(f"usage: {sys.argv[0]} refill SERVER SERVERS... (SERVER one of SERVERS)")
+    print(f"{refill(into, all_servers)} sessions copied into {into}")
 
 
 def mark_static_files_failed(mark: str) -> None:

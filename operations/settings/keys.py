@@ -238,9 +238,12 @@ SETTINGS: tuple[Setting, ...] = (
         "horizon_memcached_servers",
         None,
         check.optional(check.list_of(check.host_port)),
-        "memcached servers (`host:port`) holding sessions and Horizon's cache. Unset: the "
-        "memcached of every dashboard host (`horizon_memcached_listen`, port 11211), so that "
-        "every node lists the same servers and a user stays logged in whichever node answers.",
+        "memcached servers (`host:port`) holding sessions and Horizon's cache; each session is "
+        "kept by two of them. Unset: the memcached of every dashboard host "
+        "(`horizon_memcached_listen`, port 11211), so that every node lists the same servers and "
+        "a user stays logged in whichever node answers; a host alone runs a second one (port "
+        "11212, `memcached-replica`). Given, list at least two: one alone logs everyone out when "
+        "it restarts.",
     ),
     Setting(
         "horizon_memcached_listen",
@@ -254,7 +257,7 @@ SETTINGS: tuple[Setting, ...] = (
         "horizon_memcached_memory",
         64,
         check.positive_int,
-        "Megabytes of memory the local memcached keeps sessions and cache in.",
+        "Megabytes of memory each local memcached keeps sessions and cache in.",
     ),
     Setting(
         "horizon_secret_key",
@@ -415,9 +418,9 @@ SETTINGS: tuple[Setting, ...] = (
         "horizon_session_engine",
         "cache",
         check.one_of("cache", "cached_db", "db"),
-        "Where sessions live. `cache`: memcached alone (restarting it logs everyone out). "
-        "`cached_db`: memcached in front of a MySQL or MariaDB database, which keeps them through "
-        "memcached restarts; `db`: the database alone. With a database the deploy creates the "
+        "Where sessions live. `cache`: memcached alone, each session on two servers (losing both "
+        "logs their users out). `cached_db`: memcached in front of a MySQL or MariaDB database, "
+        "which keeps them through any memcached restart; `db`: the database alone. With a database the deploy creates the "
         "session table (`manage.py migrate`) and a daily timer deletes expired sessions.",
     ),
     Setting(

@@ -14,6 +14,9 @@ from ..layout import (
     HEALTH_CHECK,
     HORIZON_USER,
     MANAGE_PY,
+    MEMCACHED_PORT,
+    MEMCACHED_REPLICA_PORT,
+    MEMCACHED_REPLICA_SERVICE,
     SETTINGS_DROPIN_NAME,
     SYSTEM_PYTHON,
     UWSGI_VENV_PYTHON,
@@ -99,6 +102,7 @@ class HorizonConfig:
     allowed_hosts: tuple[str, ...]
     webroot: str
     memcached_servers: tuple[str, ...]
+    memcached_replica: bool
     memcached_listen: str
     memcached_memory: int
     # Never part of repr(): configs end up in logs and tracebacks.
@@ -165,6 +169,14 @@ class HorizonConfig:
     @property
     def uses_cloud_archive(self) -> bool:
         return self.platform.needs_cloud_archive(self.openstack_release)
+
+    @property
+    def memcached_instances(self) -> dict[str, str]:
+        """This host's memcached services, each with the ``host:port`` Horizon reaches it by."""
+        ports = {"memcached": MEMCACHED_PORT, MEMCACHED_REPLICA_SERVICE: MEMCACHED_REPLICA_PORT}
+        if not self.memcached_replica:
+            del ports[MEMCACHED_REPLICA_SERVICE]
+        return {service: f"{self.memcached_listen}:{port}" for service, port in ports.items()}
 
     @property
     def static_url(self) -> str:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..layout import HAPROXY_CHECK_SECONDS, HAPROXY_FALL, HAPROXY_RISE, HEALTH_CHECK, MEMCACHED_PORT
+from ..layout import HAPROXY_CHECK_SECONDS, HAPROXY_FALL, HAPROXY_RISE, HEALTH_CHECK, MEMCACHED_PORT, MEMCACHED_REPLICA_PORT
 from ..platforms import PLATFORMS, Platform
 from . import checks as check
 from .keys import DEFAULTS, SETTINGS
@@ -69,8 +69,9 @@ def _derived(values: dict[str, Any], where: Where) -> HorizonConfig:
         uwsgi_processes=values["horizon_uwsgi_processes"] or max(2, facts.cpus),
         server_name=server_name,
         allowed_hosts=values["horizon_allowed_hosts"] or (server_name,),
-        memcached_servers=values["horizon_memcached_servers"]
-        or tuple(f"{node.memcached_listen(len(fleet))}:{MEMCACHED_PORT}" for node in fleet),
+        memcached_servers=values["horizon_memcached_servers"] or default_memcached_servers(fleet),
+        # Alone, the host keeps each session's second copy itself.
+        memcached_replica=not values["horizon_memcached_servers"] and len(fleet) == 1,
         memcached_listen=this.memcached_listen(len(fleet)),
         node_address=this.address,
         drain_seconds=values["horizon_drain_seconds"] if values["horizon_drain_seconds"] is not None else fleet_drain_seconds(len(fleet)),
@@ -80,6 +81,15 @@ def _derived(values: dict[str, Any], where: Where) -> HorizonConfig:
     )
     given_as_is = {field: values[f"horizon_{field}"] for field in config_fields() - derived.keys()}
     return HorizonConfig(**given_as_is, **derived)
+
+
+def default_memcached_servers(fleet: tuple[Node, ...]) -> tuple[str, ...]:
+    """Every dashboard host's memcached, which keep each session twice between them (see
+    ``horizon_deploy.SessionCopies``); a host alone runs a second one for the second copy."""
+    servers = tuple(f"{node.memcached_listen(len(fleet))}:{MEMCACHED_PORT}" for node in fleet)
+    if len(fleet) == 1:
+        servers += (f"{fleet[0].memcached_listen(1)}:{MEMCACHED_REPLICA_PORT}",)
+    return servers
 
 
 def fleet_drain_seconds(fleet_size: int) -> int:

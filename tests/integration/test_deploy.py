@@ -88,7 +88,7 @@ def test_apache_is_masked_and_nginx_owns_the_web_port(target):
 
 
 def test_services_are_enabled_and_running(target):
-    for name in ("horizon.socket", "horizon", "nginx", "memcached"):
+    for name in ("horizon.socket", "horizon", "nginx", "memcached", "memcached-replica"):
         service = target.host.service(name)
         assert service.is_enabled and service.is_running, name
 
@@ -101,12 +101,18 @@ def test_restarting_horizon_brings_the_site_back(target):
         assert response.status == 200 and TITLE in response.body, command
 
 
-def test_running_settings_use_memcached_sessions_and_debug_off(target):
-    running = target.django_settings("CACHES", "SESSION_ENGINE", "DEBUG", "ALLOWED_HOSTS")
+def test_running_settings_use_memcached_sessions_kept_twice_and_keyed_by_horizons_release_and_debug_off(target):
+    running = target.django_settings("CACHES", "SESSION_ENGINE", "SESSION_CACHE_ALIAS", "DEBUG", "ALLOWED_HOSTS")
     # Django's pymemcache backend, keeping its connections between requests, and its cache
-    # sessions, surviving a lost memcached: the deploy's own classes (operations/runtime).
+    # sessions, surviving a lost memcached, each on both of the host's memcached: the deploy's
+    # own classes (operations/runtime).
     assert running["CACHES"]["default"]["BACKEND"] == "horizon_deploy.PersistentPyMemcacheCache"
     assert running["SESSION_ENGINE"] == "horizon_deploy"
+    sessions = running["CACHES"][running["SESSION_CACHE_ALIAS"]]
+    assert sessions["BACKEND"] == "horizon_deploy.ReplicatedPyMemcacheCache"
+    assert sessions["LOCATION"] == ["127.0.0.1:11211", "127.0.0.1:11212"]
+    release = target.host.check_output("dpkg-query -W -f '${Version}' python3-django-horizon")
+    assert str(sessions["VERSION"]) == release.partition(":")[2].split(".")[0], release
     assert running["DEBUG"] is False
     assert running["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1"]
 

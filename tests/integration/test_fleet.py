@@ -76,9 +76,9 @@ def logged_in(target, keystone) -> DashboardUser:
 def logins_until_one_sticks(balancer, keystone, within: float = 60) -> tuple[DashboardUser, list]:
     """Log in through the load balancer, then use the session, until a session survives six pages.
 
-    Each uWSGI worker drops a dead memcached from its ring after a few failed calls, and takes it
-    back 60 s after; until every worker agrees, a session may be stored on one server and looked
-    for on another. Returns the user whose session stuck, and every page seen, to be checked.
+    Each uWSGI worker leaves a memcached that failed alone for a while (Horizon's cache, for a
+    minute); a login must stick all the same. Returns the user whose session stuck, and every
+    page seen, to be checked.
     """
     pages = []
     deadline = time.monotonic() + within
@@ -126,15 +126,16 @@ def test_a_session_made_on_one_node_works_on_the_other(fleet, ready_keystone):
 def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_nothing(fleet, ready_keystone):
     # Through HAProxy, visitors and logged-in users (tests/integration/traffic.py) during each
     # run and 10 s after: Horizon's settings changed (a reload and a static build) with
-    # horizon.service edited by hand on both hosts (a restart), then all back (a reload).
+    # horizon.service edited by hand on both hosts (a restart) and memcached's memory (a restart
+    # of each, which the other gives back its copy of the sessions), then all back.
     users = [logged_in(fleet.balancer, ready_keystone) for _ in range(2)]
-    for data, edit in ((["horizon_site_branding=Rolled Out"], HAND_EDITED_UNIT), ([], None)):
+    for data, edit in ((["horizon_site_branding=Rolled Out", "horizon_memcached_memory=96"], HAND_EDITED_UNIT), ([], None)):
         for node in (fleet.node1, fleet.node2):
             if edit:
                 node.host.run_test(edit)
         assert RotationWatch(fleet.balancer.host.check_output).out_of_rotation() == set(), "both hosts in rotation to begin with"
         certificate = fleet.balancer.trusted_certificate()
-        with RotationWatch(fleet.balancer.host.check_output) as rotation, Traffic(fleet.balancer.url, certificate, 3, users) as traffic:
+        with RotationWatch(fleet.balancer.host.check_output) as rotation, Traffic(fleet.balancer.url, certificate, 2, users) as traffic:
             run = fleet.deploy(*data)
         assert run.returncode == 0, describe(run)
         figures = traffic.figures
@@ -158,26 +159,26 @@ def test_a_logged_in_user_keeps_working_when_one_nodes_dashboard_stops(fleet, re
     assert titles == [PROJECTS] * 10
 
 
-def test_losing_one_memcached_never_gives_a_500_and_logins_work_again(fleet, ready_keystone):
+def test_losing_one_memcached_logs_nobody_out_and_logins_go_on_working(fleet, ready_keystone):
     user = logged_in(fleet.balancer, ready_keystone)
     fleet.node1.host.run_expect([0], "systemctl stop memcached")
     try:
-        # A session held by the lost memcached is gone: that user logs in again; nobody sees an error.
+        # Each session is kept by both hosts' memcached: the other one has it.
         pages = [user.get("identity/") for _ in range(6)]
         pages += logins_until_one_sticks(fleet.balancer, ready_keystone)[1]
     finally:
         fleet.node1.host.run_expect([0], "systemctl start memcached")
+    assert [title(page.text) for page in pages[:6]] == [PROJECTS] * 6
     assert_no_error_page_and_the_last_login_stuck(pages)
-    # Back again: once every worker has it in its ring, logins stick.
     assert_no_error_page_and_the_last_login_stuck(logins_until_one_sticks(fleet.balancer, ready_keystone, within=120)[1])
 
 
-def test_losing_a_whole_node_never_gives_an_error_page_and_logins_work_through_the_other(fleet, ready_keystone):
-    # Last in this module: node 1 stays down. Its memcached goes with it, so the users whose
-    # sessions it held log in again; the load balancer sends everyone to node 2. The previous
-    # test's memcached restart may still be settling: start from a login that sticks.
+def test_losing_a_whole_node_logs_nobody_out_never_gives_an_error_page_and_logins_work_through_the_other(fleet, ready_keystone):
+    # Last in this module: node 1 stays down, its memcached with it; node 2's keeps a copy of
+    # every session, and the load balancer sends everyone to node 2.
     user, pages = logins_until_one_sticks(fleet.balancer, ready_keystone, within=120)
     targets.client().containers.get(fleet.node1.name).stop()
-    pages += [user.get("identity/") for _ in range(4)]
-    pages += logins_until_one_sticks(fleet.balancer, ready_keystone)[1]
+    after = [user.get("identity/") for _ in range(4)]
+    assert [title(page.text) for page in after] == [PROJECTS] * 4, "logged out with node 1 gone"
+    pages += after + logins_until_one_sticks(fleet.balancer, ready_keystone)[1]
     assert_no_error_page_and_the_last_login_stuck(pages)

@@ -272,7 +272,7 @@ def test_a_package_upgrade_outside_a_run_is_noticed_checked_rebuilt_and_restarte
 
     # People use the site throughout (tests/integration/traffic.py): the restart holds their
     # requests in systemd's socket instead of failing them.
-    with Traffic(target.url, target.trusted_certificate(), visitors=3, users=users) as traffic:
+    with Traffic(target.url, target.trusted_certificate(), visitors=2, users=users) as traffic:
         run = target.deploy()
     assert run.returncode == 0, describe(run)
     figures = traffic.figures
@@ -337,7 +337,7 @@ def test_sessions_in_a_database_outlive_a_memcached_restart_and_its_password_sta
 
     user = target.user()
     assert title(user.login(ADMIN, ready_keystone.admin_password).text) == PROJECTS
-    target.host.run_expect([0], "systemctl restart memcached")
+    target.host.run_expect([0], "systemctl restart memcached memcached-replica")
     assert title(user.get("identity/").text) == PROJECTS, "the session did not outlive memcached"
     stored = targets.client().containers.get(ready_keystone.name).exec_run(
         ["mariadb", "-N", "-e", "SELECT COUNT(*) FROM horizon.django_session"]
@@ -358,6 +358,6 @@ def test_sessions_in_a_database_outlive_a_memcached_restart_and_its_password_sta
     assert [name.rpartition(" | ")[2] for name in reloaded.changed_operations] == ["Reload systemd for the sessions cleanup"]
     assert target.host.check_output("systemctl show -P NeedDaemonReload horizon-clearsessions.service") == "no"
 
-    # Sessions in memcached alone again (where a restart logs users out: test_faults.py).
+    # Sessions in memcached alone again (where losing both logs users out: test_faults.py).
     back_to_the_defaults_without(target, ready_keystone, DATABASE_PASSWORD_FILE)
     assert not target.host.file(CLEANUP_TIMER).exists

@@ -25,6 +25,8 @@ MANAGED_CONFIGURATION = [
     "/etc/systemd/system/horizon.service",
     "/etc/systemd/system/horizon.socket",
     "/etc/memcached.conf",
+    "/etc/memcached-replica.conf",
+    "/etc/systemd/system/memcached-replica.service",
 ]
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000",
@@ -169,10 +171,11 @@ def test_uwsgi_has_no_tcp_listener(target):
     assert "uwsgi" not in listeners
 
 
-def test_memcached_listens_on_loopback_tcp_only(target):
-    assert target.host.check_output("ss -Huln 'sport = :11211'") == ""
-    addresses = {line.split()[3] for line in target.host.check_output("ss -Htln 'sport = :11211'").splitlines()}
-    assert addresses == {"127.0.0.1:11211"}
+def test_both_memcached_listen_on_loopback_tcp_only(target):
+    for port in (11211, 11212):
+        assert target.host.check_output(f"ss -Huln 'sport = :{port}'") == ""
+        addresses = {line.split()[3] for line in target.host.check_output(f"ss -Htln 'sport = :{port}'").splitlines()}
+        assert addresses == {f"127.0.0.1:{port}"}
 
 
 def test_horizon_unit_is_sandboxed(target):

@@ -13,6 +13,10 @@ from pathlib import Path
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "operations" / "runtime"
 
 
+# Debian 12's.
+HORIZON_VERSION = "23.0.0"
+
+
 class CreateError(Exception):
     pass
 
@@ -88,6 +92,9 @@ def _modules(settings: dict) -> dict[str, types.ModuleType]:
         "django.http": module("django.http", HttpResponse=HttpResponse),
         "horizon": module("horizon"),
         "horizon.utils": module("horizon.utils"),
+        "horizon.version": module(
+            "horizon.version", version_info=types.SimpleNamespace(version_string=lambda: HORIZON_VERSION)
+        ),
         "horizon.utils.secret_key": module("horizon.utils.secret_key", read_from_file=lambda path: f"read:{path}"),
         "keystoneauth1": module("keystoneauth1"),
         "keystoneauth1.session": module("keystoneauth1.session", Session=Session),

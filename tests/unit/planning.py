@@ -12,7 +12,9 @@ import subprocess
 from dataclasses import dataclass
 from io import BytesIO, StringIO
 from pathlib import Path
+from unittest.mock import patch
 
+import pyinfra
 from pyinfra import context
 from pyinfra.api import Config, FileUploadCommand, Inventory, State
 from pyinfra.api.connect import connect_all
@@ -76,9 +78,12 @@ def plan_hosts(platform: str, hosts: dict[str, dict], **data) -> tuple[dict[str,
         # importing it monkey-patches the standard library for gevent, which deadlocks
         # pytest-xdist's workers.
         state.current_deploy_filename = state.current_exec_filename = str(DEPLOY)
-        for host in inventory:
-            with context.ctx_config.use(state.config.copy()), context.ctx_host.use(host):
-                exec(compile(DEPLOY.read_text(), str(DEPLOY), "exec"), {"__file__": str(DEPLOY)})
+        # As the CLI does, operations are matched across hosts by where deploy.py calls them,
+        # not by how many came before: hosts may run different operations.
+        with patch.object(pyinfra, "is_cli", True):
+            for host in inventory:
+                with context.ctx_config.use(state.config.copy()), context.ctx_host.use(host):
+                    exec(compile(DEPLOY.read_text(), str(DEPLOY), "exec"), {"__file__": str(DEPLOY)})
         state.set_stage(StateStage.Execute)
         try:
             run_ops(state)

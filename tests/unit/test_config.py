@@ -22,7 +22,8 @@ def test_defaults_resolve_to_a_working_configuration():
     assert config.allowed_hosts == ("dash.example.com",)
     assert config.uwsgi_processes == 3
     assert config.openstack_release == "zed"
-    assert config.memcached_servers == ("127.0.0.1:11211",)
+    assert config.memcached_servers == ("127.0.0.1:11211", "127.0.0.1:11212")
+    assert config.memcached_replica
     assert config.static_url == "/static/"
 
 
@@ -192,11 +193,13 @@ def test_several_dashboard_hosts_share_every_memcached_and_listen_on_their_own_a
     assert config.memcached_servers == ("dash1.example.com:11211", "dash2:11211")
     assert config.memcached_listen == "dash2"
     assert config.node_address == "dash2"
+    assert config.memcached_instances == {"memcached": "dash2:11211"}
 
 
-def test_a_single_dashboard_host_keeps_memcached_on_loopback():
+def test_a_single_dashboard_host_keeps_its_two_memcached_on_loopback():
     config = resolve({}, DEBIAN, fleet("localhost"))
-    assert (config.memcached_listen, config.memcached_servers) == ("127.0.0.1", ("127.0.0.1:11211",))
+    assert (config.memcached_listen, config.memcached_servers) == ("127.0.0.1", ("127.0.0.1:11211", "127.0.0.1:11212"))
+    assert config.memcached_instances == {"memcached": "127.0.0.1:11211", "memcached-replica": "127.0.0.1:11212"}
 
 
 def test_several_dashboard_hosts_without_a_shared_secret_and_name_are_refused_naming_them():

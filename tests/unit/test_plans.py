@@ -216,7 +216,7 @@ def test_every_run_ends_with_the_site_check_and_fails_when_it_does():
         plan("debian:12", site_check=refusal)
 
 
-SERVICE_UNITS = ("memcached.service", "horizon.service", "nginx.service")
+SERVICE_UNITS = ("memcached.service", "memcached-replica.service", "horizon.service", "nginx.service")
 # pyinfra's fact of each service's state: running, so that a run restarts or reloads it.
 RUNNING = {
     **{f"--property SubState {unit}": [f"Id={unit}", "SubState=running"] for unit in SERVICE_UNITS},
@@ -226,11 +226,15 @@ RUNNING = {
 FLEET = {"horizon_secret_key": "s" * 40, "horizon_server_name": "dash.example.com"}
 DRAIN = "touch /run/horizon-draining && sleep 6"
 UNDRAIN = "rm -f /run/horizon-draining && sleep 6"
+REFILL = "/usr/bin/python3 /usr/local/lib/horizon-deploy/horizon_deploy.py refill"
 
 
 def rolled_out(commands: list[str]) -> list[str]:
-    """The roll-out's own commands, in order: draining, restarts and reloads, the site check."""
-    own = ("touch /run/horizon-draining", "rm -f /run/horizon-draining", "systemctl daemon-reload && systemctl restart", "systemctl reload")
+    """The roll-out's own commands, in order: draining, restarts, refills and reloads, the site check."""
+    own = (
+        "touch /run/horizon-draining", "rm -f /run/horizon-draining", "systemctl daemon-reload && systemctl restart", "systemctl reload",
+        REFILL,
+    )
     return [c for c in commands if c.startswith(own) or c == "/usr/local/sbin/horizon-check-site"]
 
 
@@ -238,9 +242,12 @@ def test_each_host_of_a_fleet_is_drained_changed_checked_and_put_back():
     plans, failure = plan_hosts("debian:12", {"@fake/dash1": RUNNING, "@fake/dash2": RUNNING}, **FLEET)
     assert failure is None
     for plan_of_host in plans.values():
+        own = plan_of_host.uploads["/etc/memcached.conf"].split("\n-l ")[1].split()[0]
         assert rolled_out(plan_of_host.commands) == [
             DRAIN,
             "systemctl daemon-reload && systemctl restart memcached",
+            # Given back, from the other host, the sessions it keeps a copy of.
+            f"{REFILL} {own}:11211 dash1:11211 dash2:11211",
             "systemctl daemon-reload && systemctl restart horizon",
             "systemctl reload nginx",
             "/usr/local/sbin/horizon-check-site",
@@ -270,3 +277,40 @@ def test_a_host_left_drained_by_a_failed_run_is_put_back_once_its_check_passes()
     plans, failure = plan_hosts("debian:12", {"@fake/target": left_drained})
     assert failure is None
     assert rolled_out(plans["@fake/target"].commands)[-2:] == ["/usr/local/sbin/horizon-check-site", "rm -f /run/horizon-draining"]
+
+
+def test_a_host_alone_restarts_its_two_memcached_one_after_the_other_each_given_back_its_sessions_by_the_other():
+    plans, failure = plan_hosts("debian:12", {"@fake/target": RUNNING})
+    assert failure is None
+    result = plans["@fake/target"]
+    assert rolled_out(result.commands) == [
+        "systemctl daemon-reload && systemctl restart memcached",
+        f"{REFILL} 127.0.0.1:11211 127.0.0.1:11211 127.0.0.1:11212",
+        "systemctl daemon-reload && systemctl restart memcached-replica",
+        f"{REFILL} 127.0.0.1:11212 127.0.0.1:11211 127.0.0.1:11212",
+        "systemctl daemon-reload && systemctl restart horizon",
+        "systemctl reload nginx",
+        "/usr/local/sbin/horizon-check-site",
+    ]
+    assert "-p 11212" in result.uploads["/etc/memcached-replica.conf"].splitlines()
+    assert "ExecStart=/usr/share/memcached/scripts/systemd-memcached-wrapper /etc/memcached-replica.conf" in result.uploads[
+        "/etc/systemd/system/memcached-replica.service"
+    ].splitlines()
+
+
+def test_a_host_joining_a_fleet_stops_its_second_memcached_and_drops_its_files():
+    replica = ("/etc/systemd/system/memcached-replica.service", "/etc/memcached-replica.conf")
+    was_alone = {
+        **RUNNING,
+        "| sed 's/^/memcached /'": [f"memcached {path}" for path in replica],
+        # pyinfra's own look at each file before removing it.
+        **{f"test -e {path} ||": [f"user=root group=root mode=-rw-r--r-- atime=0 mtime=0 ctime=0 size=1 '{path}'"] for path in replica},
+    }
+    plans, failure = plan_hosts("debian:12", {"@fake/dash1": was_alone, "@fake/dash2": RUNNING}, **FLEET)
+    assert failure is None
+    commands = plans["@fake/dash1"].commands
+    stopped = commands.index("systemctl stop memcached-replica.service")
+    assert [commands.index(f"rm -f {path}") for path in replica] > [stopped, stopped]
+    others = plans["@fake/dash2"].commands
+    assert "systemctl stop memcached-replica.service" not in others and not {f"rm -f {path}" for path in replica} & set(others)
+    assert not [c for c in rolled_out(commands) if "memcached-replica" in c]

@@ -82,3 +82,107 @@ def test_users_land_on_the_first_dashboard_their_roles_and_catalog_allow(deploy,
     without_compute = types.SimpleNamespace(has_perms=lambda needs: "openstack.services.compute" not in needs)
     with_compute = types.SimpleNamespace(has_perms=lambda needs: True)
     assert (deploy.landing_page(without_compute), deploy.landing_page(with_compute)) == ("/identity/", "/project/")
+
+
+class Memcached:
+    """A memcached server as pymemcache's client sees it: values by key; ``down`` makes every
+    call fail as a refused connection does."""
+
+    def __init__(self):
+        self.values, self.down, self.calls, self.fail_once = {}, False, 0, False
+
+    def _reached(self):
+        self.calls += 1
+        if self.down or self.fail_once:
+            self.fail_once = False
+            raise ConnectionRefusedError
+
+    def get(self, key):
+        self._reached()
+        return self.values.get(key)
+
+    def set(self, key, value, expire, noreply):
+        self._reached()
+        self.values[key] = value
+        return True
+
+    def add(self, key, value, expire, noreply):
+        self._reached()
+        return self.values.setdefault(key, value) is value
+
+    def delete(self, key, noreply):
+        self._reached()
+        return self.values.pop(key, None) is not None
+
+
+SERVERS = [f"10.0.0.{n}:11211" for n in range(1, 5)]
+KEYS = [f"horizon-sessions:23:django.contrib.sessions.cache{n:032x}" for n in range(2000)]
+
+
+def test_a_server_joining_or_leaving_leaves_every_session_one_of_the_servers_it_was_on(deploy):
+    for before, after in ((SERVERS[:2], SERVERS[:3]), (SERVERS[:3], SERVERS[:4]), (SERVERS[:4], SERVERS[:3])):
+        for key in KEYS:
+            assert set(deploy.session_servers(before, key)) & set(deploy.session_servers(after, key)), (before, after, key)
+
+
+def test_sessions_spread_over_every_server_two_copies_each(deploy):
+    placed = [deploy.session_servers(SERVERS, key) for key in KEYS]
+    assert {len(set(servers)) for servers in placed} == {2}
+    for server in SERVERS:
+        # Each of 4 servers keeps half the sessions, give or take.
+        assert 0.4 < sum(server in servers for servers in placed) / len(KEYS) < 0.6, server
+
+
+def copies(deploy, servers):
+    memcached = {server: Memcached() for server in servers}
+    return deploy.SessionCopies(memcached, (OSError,)), memcached
+
+
+def test_a_session_is_written_to_both_its_servers_and_read_while_either_is_down(deploy):
+    sessions, memcached = copies(deploy, SERVERS[:2])
+    assert sessions.add(KEYS[0], {"token": "a"}) and sessions.set(KEYS[0], {"token": "b"})
+    assert [server.values for server in memcached.values()] == [{KEYS[0]: {"token": "b"}}] * 2
+    for down in memcached.values():
+        down.down = True
+        assert sessions.get(KEYS[0]) == {"token": "b"}
+        down.down = False
+        sessions.down_until = dict.fromkeys(SERVERS[:2], 0.0)
+    assert sessions.delete(KEYS[0]) and sessions.get(KEYS[0], "gone") == "gone"
+
+
+def test_a_read_gives_a_server_that_lost_a_session_its_copy_back(deploy):
+    sessions, memcached = copies(deploy, SERVERS[:2])
+    sessions.set(KEYS[0], {"token": "a"})
+    # Whichever the read asks first.
+    for restarted in memcached.values():
+        restarted.values.clear()
+        assert sessions.get(KEYS[0]) == {"token": "a"} and restarted.values == {KEYS[0]: {"token": "a"}}
+
+
+def test_a_server_failing_once_is_asked_again_on_a_new_connection(deploy):
+    sessions, memcached = copies(deploy, SERVERS[:2])
+    sessions.set(KEYS[0], "v")
+    restarted = memcached[SERVERS[0]]
+    restarted.fail_once = True
+    assert sessions.get(KEYS[0]) == "v" and sessions.failures == dict.fromkeys(SERVERS[:2], 0)
+
+
+def test_a_server_that_fails_is_left_alone_for_a_second_then_longer_each_time_it_fails_again(deploy, monkeypatch):
+    sessions, memcached = copies(deploy, SERVERS[:2])
+    down = memcached[deploy.session_servers(SERVERS[:2], KEYS[0])[0]]
+    down.down = True
+    now = [1000.0]
+    monkeypatch.setattr(deploy.time, "monotonic", lambda: now[0])
+    asked = []
+    for step in (0, 0.5, 0.6, 1.0, 2.0, 3.0, 1.1):
+        now[0] += step
+        before = down.calls
+        sessions.set(KEYS[0], "v")
+        asked.append(down.calls - before)
+    # Asked at once (twice: once more on a new connection); failing, again 1 s later, then 2 s,
+    # then 4 s.
+    assert asked == [2, 0, 2, 0, 2, 0, 2]
+    down.down = False
+    now[0] += 30
+    sessions.set(KEYS[0], "v")
+    assert sessions.failures == dict.fromkeys(SERVERS[:2], 0)

@@ -333,3 +333,12 @@ def test_operators_directives_land_in_the_dashboards_server_block():
     dashboard = site[site.index("ssl_certificate ") :]
     assert "    add_header X-Robots-Tag none always;\n" in dashboard
     assert "X-Robots-Tag" not in render("nginx-horizon.conf.j2")
+
+
+def test_sessions_are_kept_twice_and_apart_by_horizons_release():
+    namespace = settings_dropin()
+    sessions = namespace["CACHES"][namespace["SESSION_CACHE_ALIAS"]]
+    assert sessions["BACKEND"] == "horizon_deploy.ReplicatedPyMemcacheCache"
+    assert sessions["LOCATION"] == ["127.0.0.1:11211", "127.0.0.1:11212"]
+    # Debian 12's Horizon, 23.0.0 (host_libraries).
+    assert (sessions["KEY_PREFIX"], sessions["VERSION"]) == ("horizon-sessions", 23)
