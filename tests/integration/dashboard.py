@@ -113,6 +113,22 @@ def listed_projects(page: str) -> list[str]:
 # horizon.service edited by hand, which the next run writes back and restarts Horizon for.
 HAND_EDITED_UNIT = "sed -i 's/^RestartSec=2$/RestartSec=5/' /etc/systemd/system/horizon.service && systemctl daemon-reload"
 
+# The installed openstack-dashboard's version.
+DASHBOARD_VERSION = "dpkg-query -W -f '${Version}' openstack-dashboard"
+
+
+def dashboard_package_upgraded_to(version: str) -> str:
+    """The command that upgrades the host's own openstack-dashboard, as apt fetched it, to itself
+    under ``version``: dpkg upgrades it for real (its maintainer scripts run, its file list is
+    rewritten), as `apt upgrade` would."""
+    return (
+        "set -e; rm -rf /tmp/upgrade && mkdir /tmp/upgrade && cd /tmp/upgrade && "
+        "apt-get download -q openstack-dashboard >/dev/null && dpkg-deb -R openstack-dashboard_*.deb package && "
+        f"sed -i 's/^Version: .*/Version: {version}/' package/DEBIAN/control && dpkg-deb -b package newer.deb >/dev/null && "
+        "DEBIAN_FRONTEND=noninteractive dpkg -i newer.deb >/dev/null"
+    )
+
+
 # A rule only the tests' theme has, in the stylesheet Horizon compiles from it.
 THEME_MARKER = ".acme-test-marker"
 

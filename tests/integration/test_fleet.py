@@ -13,7 +13,15 @@ import pytest
 from lab import targets
 from lab.identity import ADMIN
 from tests.integration.conftest import Target, deploy_data, describe, make_certificate
-from tests.integration.dashboard import HAND_EDITED_UNIT, LOGIN_PAGE, PROJECTS, DashboardUser, title
+from tests.integration.dashboard import (
+    DASHBOARD_VERSION,
+    HAND_EDITED_UNIT,
+    LOGIN_PAGE,
+    PROJECTS,
+    DashboardUser,
+    dashboard_package_upgraded_to,
+    title,
+)
 from tests.integration.traffic import RotationWatch, Traffic
 
 # The shared secret comes from the environment, as the README recommends (a vault would do); the
@@ -127,12 +135,19 @@ def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_no
     # Through HAProxy, visitors and logged-in users (tests/integration/traffic.py) during each
     # run and 10 s after: Horizon's settings changed (a reload and a static build) with
     # horizon.service edited by hand on both hosts (a restart) and memcached's memory (a restart
-    # of each, which the other gives back its copy of the sessions), then all back.
+    # of each, which the other gives back its copy of the sessions); then all back, with
+    # Horizon's package upgraded on both hosts before the run (a static build and a restart).
     users = [logged_in(fleet.balancer, ready_keystone) for _ in range(2)]
-    for data, edit in ((["horizon_site_branding=Rolled Out", "horizon_memcached_memory=96"], HAND_EDITED_UNIT), ([], None)):
+    newer = f"{fleet.node1.host.check_output(DASHBOARD_VERSION)}+fleetupgrade1"
+    changes = (
+        (["horizon_site_branding=Rolled Out", "horizon_memcached_memory=96"], HAND_EDITED_UNIT),
+        ([], dashboard_package_upgraded_to(newer)),
+    )
+    for data, edit in changes:
+        masters = {}
         for node in (fleet.node1, fleet.node2):
-            if edit:
-                node.host.run_test(edit)
+            node.host.run_test(edit)
+            masters[node.name] = node.host.check_output("systemctl show --property=MainPID --value horizon")
         assert RotationWatch(fleet.balancer.host.check_output).out_of_rotation() == set(), "both hosts in rotation to begin with"
         certificate = fleet.balancer.trusted_certificate()
         with RotationWatch(fleet.balancer.host.check_output) as rotation, Traffic(fleet.balancer.url, certificate, 2, users) as traffic:
@@ -145,6 +160,8 @@ def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_no
         assert len(set().union(*rotation.samples)) == 2, rotation.samples
         assert max(len(out) for out in rotation.samples) == 1, rotation.samples
         assert rotation.samples[-1] == set(), rotation.samples
+        for node in (fleet.node1, fleet.node2):
+            assert node.host.check_output("systemctl show --property=MainPID --value horizon") != masters[node.name], "restarted"
     page = users[0].get("identity/")
     assert (title(page.text), "Rolled Out" not in page.text) == (PROJECTS, True)
 

@@ -15,10 +15,12 @@ from lab.identity import ADMIN, provide_database
 from operations.layout import CLEANUP_SERVICE, CLEANUP_TIMER, DATABASE_PASSWORD_FILE
 from tests.integration.conftest import compiled_css, describe
 from tests.integration.dashboard import (
+    DASHBOARD_VERSION,
     LOGIN,
     PROJECTS,
     THEME_MARKER,
     current_region,
+    dashboard_package_upgraded_to,
     image_source,
     project_panel_groups,
     select_options,
@@ -253,16 +255,9 @@ def test_the_readmes_fleet_commands_report_status_reload_and_restart_one_host_at
 def test_a_package_upgrade_outside_a_run_is_noticed_checked_rebuilt_and_restarted_under_traffic_failing_nothing(
     target, ready_keystone
 ):
-    # The host's own openstack-dashboard, as apt fetched it, under a newer version: dpkg upgrades
-    # it for real (its maintainer scripts run, its file list is rewritten), as `apt upgrade` would.
-    version = target.host.check_output("dpkg-query -W -f '${Version}' openstack-dashboard")
-    newer = f"{version}+upgradetest1"
-    target.host.run_test(
-        "set -e; rm -rf /tmp/upgrade && mkdir /tmp/upgrade && cd /tmp/upgrade && "
-        "apt-get download -q openstack-dashboard >/dev/null && dpkg-deb -R openstack-dashboard_*.deb package && "
-        f"sed -i 's/^Version: .*/Version: {newer}/' package/DEBIAN/control && dpkg-deb -b package newer.deb >/dev/null && "
-        "DEBIAN_FRONTEND=noninteractive dpkg -i newer.deb >/dev/null"
-    )
+    # The host's own openstack-dashboard under a newer version, installed by dpkg.
+    newer = f"{target.host.check_output(DASHBOARD_VERSION)}+upgradetest1"
+    target.host.run_test(dashboard_package_upgraded_to(newer))
     assert target.host.package("openstack-dashboard").version == newer
     master = horizon_master(target)
     built = target.host.file(STATIC_BUILT).mtime
