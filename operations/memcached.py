@@ -11,6 +11,7 @@ from . import config_file, remove_all_but
 from .facts import probe, probed
 from .layout import (
     MEMCACHED_CONF,
+    MEMCACHED_PACKAGE_LIST,
     MEMCACHED_PIDFILE,
     MEMCACHED_PORT,
     MEMCACHED_REPLICA_CONF,
@@ -51,15 +52,17 @@ def configure_memcached(config: HorizonConfig) -> Changes:
         config_file(f"{MEMCACHED_REPLICA_SERVICE}.service", "memcached-replica.service.j2", MEMCACHED_REPLICA_UNIT),
     ]
     systemd.daemon_reload(name=f"Reload systemd for {MEMCACHED_REPLICA_SERVICE}", _if=replica[1].did_change)
-    return changes + Changes.of(MEMCACHED_REPLICA_SERVICE, restart=replica, files=REPLICA_FILES,
+    # Its package's upgrade restarts memcached.service alone: the next run restarts this one.
+    return changes + Changes.of(MEMCACHED_REPLICA_SERVICE, restart=replica, files=[*REPLICA_FILES, MEMCACHED_PACKAGE_LIST],
                                 after_start=refill(config, MEMCACHED_REPLICA_SERVICE))
 
 
 def refill(config: HorizonConfig, service: str) -> str | None:
     """The command that copies into ``service``, just started, the sessions it keeps from the
-    other servers: none when Horizon does not use it, or uses no other."""
+    other servers: none when Horizon does not use it, uses no other, or keeps sessions in the
+    database alone."""
     server, servers = config.memcached_instances[service], config.memcached_servers
-    if server not in servers or len(servers) < 2:
+    if server not in servers or len(servers) < 2 or config.session_engine == "db":
         return None
     return f"{SYSTEM_PYTHON} {RUNTIME_FILE} refill {server} {' '.join(servers)}"
 

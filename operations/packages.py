@@ -74,9 +74,10 @@ def leave_static_build_to_deploy(config: HorizonConfig) -> None:
 def install_packages(config: HorizonConfig, sources: Sequence = ()) -> Changes:
     """nginx, memcached, openstack-dashboard and its memcached client, what uWSGI needs, the
     database driver when sessions are in a database, and the dashboard plugins asked for; the
-    plugins not asked for purged. Horizon reloads for them; memcached never restarts for its
-    package (the package's own postinst restarts it, and a restart logs everyone out), but dpkg's
-    list of its files still tells the next run that a run stopped before applying an upgrade."""
+    plugins not asked for purged. Horizon reloads for them; memcached does not restart for its
+    package in the run that installs it (the package's own postinst restarts it), but dpkg's
+    list of its files is newer than its stamp: the next roll-out restarts it, and gives it back
+    the sessions the postinst's restart lost."""
     leave_static_build_to_deploy(config)
     driver = SESSION_DATABASE_PACKAGES if config.session_engine != "cache" else ()
     installed = install(

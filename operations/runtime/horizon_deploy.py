@@ -136,13 +136,17 @@ class SessionCopies:
     """The client Django's memcached backend talks to, keeping each key on its servers
     (``session_servers``): a write goes to each server; a read asks each and gives a server
     that answered without the key (restarted outside a run, by hand or by a package upgrade)
-    its copy back, kept ``repair_expire`` seconds; a server that fails is skipped for
-    ``DOWN_SECONDS``. ``clients`` maps each server to a pymemcache client; ``errors`` are what
-    a failing one raises."""
+    its copy back, kept ``repair_expire`` seconds; a server that cannot be reached is skipped
+    for ``DOWN_SECONDS`` or more. ``clients`` maps each server to a pymemcache client; ``down``
+    are the errors of a server that cannot be reached, ``refused`` those of a call it refused
+    (a value over memcached's item size), which fail that call alone. Django keeps a cache
+    per thread, so each uWSGI thread has its own."""
 
-    def __init__(self, clients: dict, errors: tuple[type[BaseException], ...], repair_expire: int = 0):
+    def __init__(self, clients: dict, down: tuple[type[BaseException], ...], refused: tuple[type[BaseException], ...] = (),
+                 repair_expire: int = 0):
         self.clients = clients
-        self.errors = errors
+        self.errors = down
+        self.refused = refused
         self.repair_expire = repair_expire
         self.down_until = dict.fromkeys(clients, 0.0)
         self.failures = dict.fromkeys(clients, 0)
@@ -159,6 +163,8 @@ class SessionCopies:
                 down = min(DOWN_SECONDS * 2 ** (self.failures[server] - 1), MOST_DOWN_SECONDS)
                 self.down_until[server] = time.monotonic() + down
                 continue
+            except self.refused:
+                continue
             self.failures[server] = 0
             yield server, answer
 
@@ -171,7 +177,7 @@ class SessionCopies:
             try:
                 # Not over a copy written meanwhile.
                 self.clients[server].add(key, value, self.repair_expire, noreply=False)
-            except self.errors:
+            except self.errors + self.refused:
                 pass
         return value
 
@@ -208,13 +214,14 @@ class ReplicatedPyMemcacheCache(PersistentPyMemcacheCache):
     @cached_property
     def _cache(self):
         from pymemcache import PooledClient
-        from pymemcache.exceptions import MemcacheError
+        from pymemcache.exceptions import MemcacheError, MemcacheUnexpectedCloseError
 
         options = {name: value for name, value in self._options.items() if name not in ("use_pooling", "ignore_exc")}
         clients = {server: PooledClient(_address(server), **options) for server in self.client_servers}
         # A session's own expiry is not known to a read: a copy given back lasts the cache's
         # TIMEOUT, the session timeout, which Horizon enforces from the session's content anyway.
-        return SessionCopies(clients, (OSError, MemcacheError), self.get_backend_timeout(self.default_timeout))
+        unreachable = (OSError, MemcacheUnexpectedCloseError)
+        return SessionCopies(clients, unreachable, (MemcacheError,), self.get_backend_timeout(self.default_timeout))
 
 
 def _address(server: str) -> tuple[str, int]:
@@ -224,7 +231,8 @@ def _address(server: str) -> tuple[str, int]:
 
 def release_series() -> int:
     """Horizon's major version, the sessions' cache version: nodes of two releases never read
-    each other's sessions, whose contents a release may change (2026.1 stores them as JSON)."""
+    each other's sessions, which hold pickled objects of openstack_auth that a release may
+    change (and 2026.1 changes how sessions are serialized)."""
     from horizon import version
 
     return int(version.version_info.version_string().split(".")[0])
@@ -262,8 +270,10 @@ class Memcached:
         """The value's flags and bytes, as stored."""
         self._send(b"get " + key.encode() + b"\r\n")
         header = self.replies.readline().split()
-        if header[0] == b"END":
+        if header == [b"END"]:
             return None
+        if len(header) != 4 or header[0] != b"VALUE":
+            raise OSError(f"get answered {b' '.join(header)!r}")
         flags, size = int(header[2]), int(header[3])
         data = self.replies.read(size + 2)[:size]
         self.replies.readline()  # END
@@ -296,26 +306,23 @@ def refill(into: str, servers: list[str], wait: float = 30) -> int:
         if server == into:
             continue
         try:
-            source = Memcached(server)
-        except OSError as error:
-            # Down, or not deployed yet (a fleet's first run): it has nothing to give.
+            copied += _copy(Memcached(server), target, into, servers)
+        except (OSError, ValueError, KeyError) as error:
+            # Down, or not deployed yet (a fleet's first run): what it has cannot be given; a
+            # read gives a user's session back when they come.
             print(f"{server} skipped: {error}", file=sys.stderr)
-            continue
-        for key, expires in source.keys(SESSIONS_KEY_PREFIX):
-            if expires and expires <= time.time() or into not in session_servers(servers, key):
-                continue
-            value = source.get(key)
-            if value is not None and target.add(key, value[0], expires, value[1]):
-                copied += 1
     return copied
 
 
-if __name__ == "__main__":
-    # python3 horizon_deploy.py refill SERVER SERVERS..., run by the deploy's roll-out as root.
-    command, into, *all_servers = sys.argv[1:]
-    if command != "refill" or into not in all_servers:
-        sys.exit(f"usage: {sys.argv[0]} refill SERVER SERVERS... (SERVER one of SERVERS)")
-    print(f"{refill(into, all_servers)} sessions copied into {into}")
+def _copy(source: Memcached, target: Memcached, into: str, servers: list[str]) -> int:
+    copied = 0
+    for key, expires in source.keys(SESSIONS_KEY_PREFIX):
+        if expires and expires <= time.time() or into not in session_servers(servers, key):
+            continue
+        value = source.get(key)
+        if value is not None and target.add(key, value[0], expires, value[1]):
+            copied += 1
+    return copied
 
 
 def mark_static_files_failed(mark: str) -> None:
@@ -356,3 +363,11 @@ class HealthCheckMiddleware:
                 response["X-Horizon-Settings"] = self.marker
             return response
         return self.get_response(request)
+
+
+if __name__ == "__main__":
+    # python3 horizon_deploy.py refill SERVER SERVERS..., run by the deploy's roll-out as root.
+    command, into, *all_servers = sys.argv[1:]
+    if command != "refill" or into not in all_servers:
+        sys.exit(f"usage: {sys.argv[0]} refill SERVER SERVERS... (SERVER one of SERVERS)")
+    print(f"{refill(into, all_servers)} sessions copied into {into}")

@@ -132,7 +132,10 @@ def test_changes_rolled_out_under_traffic_fail_no_request_lose_no_asset_and_log_
          lambda: back_as_deployed() and memcached_megabytes(64)),
     )
     users = [target.user() for _ in range(2)]
-    for user in users:
+    # And one who asks for nothing meanwhile: the requests of the others give a restarted
+    # memcached their sessions back; this one's comes back only by the roll-out's refill.
+    idle = target.user()
+    for user in (*users, idle):
         assert title(user.login(ADMIN, ready_keystone.admin_password).text) == PROJECTS
     for data, edit, expected, seen in cases:
         if edit:
@@ -148,6 +151,7 @@ def test_changes_rolled_out_under_traffic_fail_no_request_lose_no_asset_and_log_
         assert figures.requests > 100, figures.summary()
         assert (figures.failures, figures.missing_assets, figures.logged_out) == ([], [], 0), f"{expected}: {figures.summary()}"
         assert first_request_sees_it, f"the first request after the run ({expected}, {data}) did not see it"
+    assert title(idle.get("identity/").text) == PROJECTS, "the idle user was logged out"
 
 
 def serving_processes(target) -> dict[str, object]:
