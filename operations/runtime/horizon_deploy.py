@@ -114,6 +114,8 @@ class PersistentPyMemcacheCache(PyMemcacheCache):
 SESSION_COPIES = 2
 # The sessions' keys begin with it (the sessions' cache KEY_PREFIX): what refill copies.
 SESSIONS_KEY_PREFIX = "horizon-sessions"
+# What a deleted session's servers keep for as long as the session could have lasted.
+DELETED = "horizon-deploy:deleted-session"
 # A server that failed is not asked again for this long, doubled at each failure in a row up to
 # the most: a host that is gone would otherwise cost every request its connect timeout. Short at
 # first, so that a restarted one is written to again at once; refill waits for that.
@@ -136,7 +138,8 @@ class SessionCopies:
     """The client Django's memcached backend talks to, keeping each key on its servers
     (``session_servers``): a write goes to each server; a read asks each and gives a server
     that answered without the key (restarted outside a run, by hand or by a package upgrade)
-    its copy back, kept ``repair_expire`` seconds; a server that cannot be reached is skipped
+    its copy back, kept ``repair_expire`` seconds; a deletion leaves ``DELETED``, which wins
+    over a copy found elsewhere; a server that cannot be reached is skipped
     for ``DOWN_SECONDS`` or more. ``clients`` maps each server to a pymemcache client; ``down``
     are the errors of a server that cannot be reached, ``refused`` those of a call it refused
     (a value over memcached's item size), which fail that call alone. Django keeps a cache
@@ -170,16 +173,24 @@ class SessionCopies:
 
     def get(self, key, default=None):
         answers = dict(self._answers(key, lambda client: client.get(key)))
+        if DELETED in answers.values():
+            # A server skipped when the session was deleted still has it: a logout stays one.
+            self._spread(key, DELETED, [server for server, answer in answers.items() if answer not in (None, DELETED)])
+            return default
         value = next((value for value in answers.values() if value is not None), None)
         if value is None:
             return default
-        for server in (server for server, answer in answers.items() if answer is None):
+        self._spread(key, value, [server for server, answer in answers.items() if answer is None])
+        return value
+
+    def _spread(self, key, value, servers: list[str]) -> None:
+        for server in servers:
             try:
-                # Not over a copy written meanwhile.
-                self.clients[server].add(key, value, self.repair_expire, noreply=False)
+                # Not over a copy written meanwhile; a deletion over anything.
+                store = self.clients[server].set if value == DELETED else self.clients[server].add
+                store(key, value, self.repair_expire, noreply=False)
             except self.errors + self.refused:
                 pass
-        return value
 
     def _each(self, key, ask) -> bool:
         """Whether any of ``key``'s servers said yes."""
@@ -192,7 +203,8 @@ class SessionCopies:
         return self._each(key, lambda client: client.add(key, value, expire, noreply=False))
 
     def delete(self, key, noreply=None):
-        return self._each(key, lambda client: client.delete(key, noreply=False))
+        # A mark rather than nothing: a copy on a server skipped meanwhile is not given back.
+        return self._each(key, lambda client: client.set(key, DELETED, self.repair_expire, noreply=False))
 
     def touch(self, key, expire=0, noreply=None):
         return self._each(key, lambda client: client.touch(key, expire, noreply=False))

@@ -148,6 +148,7 @@ def test_a_session_is_written_to_both_its_servers_and_read_while_either_is_down(
         down.down = False
         sessions.down_until = dict.fromkeys(SERVERS[:2], 0.0)
     assert sessions.delete(KEYS[0]) and sessions.get(KEYS[0], "gone") == "gone"
+    assert [server.values for server in memcached.values()] == [{KEYS[0]: deploy.DELETED}] * 2
 
 
 def test_a_read_gives_a_server_that_lost_a_session_its_copy_back(deploy):
@@ -157,6 +158,19 @@ def test_a_read_gives_a_server_that_lost_a_session_its_copy_back(deploy):
     for restarted in memcached.values():
         restarted.values.clear()
         assert sessions.get(KEYS[0]) == {"token": "a"} and restarted.values == {KEYS[0]: {"token": "a"}}
+
+
+def test_a_session_deleted_while_one_of_its_servers_was_down_stays_deleted(deploy, monkeypatch):
+    sessions, memcached = copies(deploy, SERVERS[:2])
+    sessions.set(KEYS[0], {"token": "a"})
+    skipped = memcached[SERVERS[0]]
+    skipped.down = True
+    assert sessions.delete(KEYS[0])
+    skipped.down = False
+    sessions.down_until = dict.fromkeys(SERVERS[:2], 0.0)
+    assert skipped.values[KEYS[0]] == {"token": "a"}, "kept by the server skipped"
+    assert sessions.get(KEYS[0], "gone") == "gone"
+    assert skipped.values[KEYS[0]] == deploy.DELETED
 
 
 def test_a_server_failing_once_is_asked_again_on_a_new_connection(deploy):
