@@ -148,7 +148,7 @@ class SessionCopies:
     def __init__(self, clients: dict, down: tuple[type[BaseException], ...], refused: tuple[type[BaseException], ...] = (),
                  repair_expire: int = 0):
         self.clients = clients
-        self.errors = down
+        self.down = down
         self.refused = refused
         self.repair_expire = repair_expire
         self.down_until = dict.fromkeys(clients, 0.0)
@@ -160,8 +160,8 @@ class SessionCopies:
             if time.monotonic() < self.down_until[server]:
                 continue
             try:
-                answer = _twice(ask, self.clients[server], self.errors)
-            except self.errors:
+                answer = _twice(ask, self.clients[server], self.down)
+            except self.down:
                 self.failures[server] += 1
                 down = min(DOWN_SECONDS * 2 ** (self.failures[server] - 1), MOST_DOWN_SECONDS)
                 self.down_until[server] = time.monotonic() + down
@@ -189,7 +189,7 @@ class SessionCopies:
                 # Not over a copy written meanwhile; a deletion over anything.
                 store = self.clients[server].set if value == DELETED else self.clients[server].add
                 store(key, value, self.repair_expire, noreply=False)
-            except self.errors + self.refused:
+            except self.down + self.refused:
                 pass
 
     def _each(self, key, ask) -> bool:
