@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make this machine able to run the lab and the tests: a Docker engine, debootstrap, Chromium, ShellCheck and a
+# Make this machine able to run the lab and the tests: a Docker engine, debootstrap, Chromium, ShellCheck, memcached and a
 # virtualenv with requirements.txt. Safe to run again; it only does what is missing.
 # Meant for a Debian host where we are root (as the CI and development machines are).
 set -euo pipefail
@@ -17,6 +17,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 # The unit tests check every shell command a run sends with ShellCheck.
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# The unit tests refill real memcached servers.
+command -v memcached >/dev/null || need+=(memcached)
 # The browser tests drive Debian's Chromium through its matching chromedriver.
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)

@@ -11,6 +11,7 @@ import os
 import secrets
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 from lab import targets
@@ -65,6 +66,20 @@ class Keystone:
         self._provisioning = self._output = None
         if returncode != 0:
             raise RuntimeError(f"provisioning Keystone in {self.name} failed:\n{output[-4000:]}")
+        self.wait_until_it_issues_tokens()
+
+    def wait_until_it_issues_tokens(self, within: float = 180) -> None:
+        """Provisioning ends with a restart, and Keystone's workers are still loading then: wait
+        until the admin gets a token, with the client's own copy of the password."""
+        container = targets.client().containers.get(self.name)
+        deadline = time.monotonic() + within
+        while True:
+            result = container.exec_run(["python3", "-c", 'import openstack; openstack.connect(cloud="lab").authorize()'])
+            if result.exit_code == 0:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Keystone in {self.name} issued no token within {within} s: {result.output.decode()[-2000:]}")
+            time.sleep(1)
 
     def set_services(self, types: list[str]) -> None:
         """Make the catalog hold exactly identity and the given ``SERVICES``."""

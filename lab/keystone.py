@@ -98,10 +98,20 @@ secret_file(
     # JSON is YAML: the password needs no escaping rules of its own.
     value=json.dumps({"clouds": {"lab": {"auth": {"password": password}}}}),
 )
+# Debian sizes Keystone for a server of its own: 8 uWSGI processes, each loading Keystone after
+# the fork (lazy-apps). On the lab's two cores, beside the dashboards' deploys, the first token
+# after a restart then took 33 s, longer than the dashboard's API timeout: the first login
+# failed. Two processes load in a few seconds and are plenty for the lab's users.
+workers = files.line(
+    name="Keystone's uWSGI sized for the lab",
+    path="/etc/keystone/keystone-uwsgi.ini",
+    line=r"^processes = .*",
+    replace="processes = 2",
+)
 systemd.service(
     name="Restart Keystone for its new configuration",
     service="keystone",
     restarted=True,
-    _if=any_changed(config, schema),
+    _if=any_changed(config, schema, workers),
 )
 systemd.service(name="Keystone enabled and running", service="keystone", running=True, enabled=True)

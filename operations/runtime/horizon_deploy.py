@@ -14,6 +14,7 @@ import logging
 import socket
 import sys
 import time
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
@@ -302,7 +303,8 @@ def refill(into: str, servers: list[str], wait: float = 30) -> int:
     keeps (``session_servers``) from the other servers keeping it, with its expiry. Waits first
     until it answers and every worker that found it down once or twice while it restarted has
     asked it again (``DOWN_SECONDS``), so that what they write is there before the copies, which
-    do not replace it. Returns how many were copied."""
+    do not replace it; not when no other server holds a session (a first deploy). Returns how
+    many were copied."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -312,18 +314,25 @@ def refill(into: str, servers: list[str], wait: float = 30) -> int:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+    peers = [server for server in servers if server != into]
+    if not any(_from_peer(server, _count_sessions) for server in peers):
+        return 0
     time.sleep(DOWN_SECONDS * 3 + 0.5)
-    copied = 0
-    for server in servers:
-        if server == into:
-            continue
-        try:
-            copied += _copy(Memcached(server), target, into, servers)
-        except (OSError, ValueError, KeyError) as error:
-            # Down, or not deployed yet (a fleet's first run): what it has cannot be given; a
-            # read gives a user's session back when they come.
-            print(f"{server} skipped: {error}", file=sys.stderr)
-    return copied
+    return sum(_from_peer(server, lambda source: _copy(source, target, into, servers)) for server in peers)
+
+
+def _from_peer(server: str, action: Callable[[Memcached], int]) -> int:
+    """``action`` on ``server``; 0 when it is down, or not deployed yet (a fleet's first run):
+    what it has cannot be given, and a read gives a user's session back when they come."""
+    try:
+        return action(Memcached(server))
+    except (OSError, ValueError, KeyError) as error:
+        print(f"{server} skipped: {error}", file=sys.stderr)
+        return 0
+
+
+def _count_sessions(source: Memcached) -> int:
+    return sum(1 for _ in source.keys(SESSIONS_KEY_PREFIX))
 
 
 def _copy(source: Memcached, target: Memcached, into: str, servers: list[str]) -> int:

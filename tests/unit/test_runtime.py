@@ -5,7 +5,11 @@ check)."""
 
 from __future__ import annotations
 
+import getpass
 import importlib
+import socket
+import subprocess
+import time
 import types
 
 import pytest
@@ -200,3 +204,61 @@ def test_a_server_that_fails_is_left_alone_for_a_second_then_longer_each_time_it
     now[0] += 30
     sessions.set(KEYS[0], "v")
     assert sessions.failures == dict.fromkeys(SERVERS[:2], 0)
+
+
+@pytest.fixture
+def memcached_servers():
+    """Three real memcached servers on the loopback (Debian's, as on the hosts), and the address
+    of a fourth that is down."""
+    servers, started = [], []
+    for _ in range(4):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            servers.append(f"127.0.0.1:{probe.getsockname()[1]}")
+    for server in servers[:3]:
+        command = ["memcached", "-l", "127.0.0.1", "-p", server.rpartition(":")[2], "-U", "0", "-u", getpass.getuser()]
+        started.append(subprocess.Popen(command))
+    for server in servers[:3]:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", int(server.rpartition(":")[2])), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, f"memcached on {server} did not start"
+                time.sleep(0.05)
+    yield servers
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def test_a_restarted_memcached_gets_back_the_sessions_it_keeps_with_their_expiry_and_no_newer_copy_replaced(
+    deploy, memcached_servers, monkeypatch
+):
+    into, peer, down = memcached_servers[0], memcached_servers[1], memcached_servers[3]
+    servers = memcached_servers
+    expires = int(time.time()) + 3600
+    for key in KEYS[:200]:
+        for server in set(deploy.session_servers(servers, key)) - {into, down}:
+            assert deploy.Memcached(server).add(key, 1, expires, b"copy of " + key.encode())
+    deploy.Memcached(peer).add("another-application:1", 0, expires, b"not a session")
+    # Those whose other copy is on a live server; the down one's cannot be given.
+    kept = [key for key in KEYS[:200] if into in deploy.session_servers(servers, key) and down not in deploy.session_servers(servers, key)]
+    # Written by a worker since the restart: newer than any copy.
+    deploy.Memcached(into).add(kept[0], 1, expires, b"newer")
+    monkeypatch.setattr(deploy.time, "sleep", lambda seconds: None)
+
+    assert deploy.refill(into, servers) == len(kept) - 1
+
+    target = deploy.Memcached(into)
+    assert sorted(target.keys("")) == sorted((key, expires) for key in kept)
+    assert target.get(kept[0]) == (1, b"newer")
+    assert target.get(kept[1]) == (1, b"copy of " + kept[1].encode())
+
+
+def test_a_first_deploy_refills_without_waiting_for_the_workers(deploy, memcached_servers, monkeypatch):
+    waited = []
+    monkeypatch.setattr(deploy.time, "sleep", waited.append)
+    assert deploy.refill(memcached_servers[0], memcached_servers) == 0
+    assert waited == []
