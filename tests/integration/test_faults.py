@@ -18,7 +18,7 @@ from lab.identity import ADMIN
 from operations.layout import COMPRESS, MEMCACHED_PORT, MEMCACHED_REPLICA_PORT, STATIC_BUILD_VARIABLE, STATIC_BUILT, STATIC_ROOT
 from tests.integration.conftest import compiled_css, describe, make_certificate
 from tests.integration.dashboard import HAND_EDITED_UNIT, LOGIN_PAGE, PROJECTS, error_messages, static_asset, theme_archive, title
-from tests.integration.traffic import Traffic
+from tests.integration.traffic import READING_SECONDS, Traffic
 
 SERVICES = ("memcached", "memcached-replica", "horizon", "nginx")
 # Accepts connections on 5999 and never answers.
@@ -141,7 +141,7 @@ def test_changes_rolled_out_under_traffic_fail_no_request_lose_no_asset_and_log_
         if edit:
             target.host.run_test(edit)
         before = serving_processes(target)
-        with Traffic(target.url, target.trusted_certificate(), visitors=2, users=users) as traffic:
+        with Traffic(target.url, target.trusted_certificate(), 2, users, READING_SECONDS) as traffic:
             run = target.deploy(*data)
             first_request_sees_it = seen()
         assert run.returncode == 0, describe(run)

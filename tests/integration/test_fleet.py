@@ -22,7 +22,7 @@ from tests.integration.dashboard import (
     dashboard_package_upgraded_to,
     title,
 )
-from tests.integration.traffic import RotationWatch, Traffic
+from tests.integration.traffic import READING_SECONDS, RotationWatch, Traffic
 
 # The shared secret comes from the environment, as the README recommends (a vault would do); the
 # certificate is the operator's own, the same on every node, since TLS passes through HAProxy.
@@ -149,8 +149,8 @@ def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_no
             node.host.run_test(edit)
             masters[node.name] = node.host.check_output("systemctl show --property=MainPID --value horizon")
         assert RotationWatch(fleet.balancer.host.check_output).out_of_rotation() == set(), "both hosts in rotation to begin with"
-        certificate = fleet.balancer.trusted_certificate()
-        with RotationWatch(fleet.balancer.host.check_output) as rotation, Traffic(fleet.balancer.url, certificate, 2, users) as traffic:
+        traffic = Traffic(fleet.balancer.url, fleet.balancer.trusted_certificate(), 2, users, READING_SECONDS)
+        with RotationWatch(fleet.balancer.host.check_output) as rotation, traffic:
             run = fleet.deploy(*data)
         assert run.returncode == 0, describe(run)
         figures = traffic.figures

@@ -28,7 +28,7 @@ from tests.integration.dashboard import (
     theme_choices,
     title,
 )
-from tests.integration.traffic import Traffic
+from tests.integration.traffic import READING_SECONDS, Traffic
 
 IDENTITY_OVERRIDES = "/etc/openstack-dashboard/policy-overrides/identity/horizon-deploy.yaml"
 ROLES_PANEL = 'href="/identity/roles/"'
@@ -267,7 +267,7 @@ def test_a_package_upgrade_outside_a_run_is_noticed_checked_rebuilt_and_restarte
 
     # People use the site throughout (tests/integration/traffic.py): the restart holds their
     # requests in systemd's socket instead of failing them.
-    with Traffic(target.url, target.trusted_certificate(), visitors=2, users=users) as traffic:
+    with Traffic(target.url, target.trusted_certificate(), 2, users, READING_SECONDS) as traffic:
         run = target.deploy()
     assert run.returncode == 0, describe(run)
     figures = traffic.figures

@@ -1,7 +1,7 @@
 """People using the dashboard while it changes: anonymous visitors fetching the login page and
 every stylesheet, script and image it names, and logged-in users (real sessions from the lab
-Keystone) fetching a page only a logged-in user gets. Each runs on its own thread, requests
-back to back, until the traffic stops. What is counted is what a user would notice. And what
+Keystone) fetching a page only a logged-in user gets. Each runs on its own thread until the
+traffic stops: visitors back to back, users as fast or reading each page a while. What is counted is what a user would notice. And what
 the load balancer in front of a fleet sees meanwhile: which hosts are out of rotation."""
 
 from __future__ import annotations
@@ -26,6 +26,11 @@ from tests.integration.dashboard import LOGIN, PROJECTS, DashboardUser, title
 LOGGED_IN_PAGE = "identity/"
 # After the change, the traffic goes on this long: what a change leaves behind shows too.
 TAIL_SECONDS = 10
+# How long the tests' logged-in users read each page before the next, as people do. Back to back,
+# two of them kept half a core of the lab's two busy in Keystone alone (133 s of Keystone's CPU
+# in the 263 s of the single-host roll-out test), slowing the deploys they watch and the other
+# image's tests. The visitors, back to back, sample the site densely enough for both.
+READING_SECONDS = 1.0
 # As a browser does (RFC 9110, 9.2.2): a GET sent on a kept-alive connection the server closed at
 # that moment (NGINX's old workers close idle connections when it reloads) is sent once more on
 # a new one. Only then, and only once; an answer, any answer, is never retried.
@@ -71,10 +76,11 @@ class Figures:
 class Traffic:
     """``with Traffic(url, certificate, visitors, users):`` runs the traffic for the block and
     ``TAIL_SECONDS`` after it; ``figures`` holds the tally. ``users`` are logged-in sessions
-    (``DashboardUser``), logged in before the block starts."""
+    (``DashboardUser``), logged in before the block starts, each pausing ``reading`` seconds
+    after each page."""
 
-    def __init__(self, url: str, certificate, visitors: int, users: list[DashboardUser]):
-        self.url, self.certificate = url, certificate
+    def __init__(self, url: str, certificate, visitors: int, users: list[DashboardUser], reading: float = 0.0):
+        self.url, self.certificate, self.reading = url, certificate, reading
         self.figures = Figures()
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -144,6 +150,7 @@ class Traffic:
                 logged_out=sent_to_login and failure is None,
                 resent=any(resent(answer) for answer in (*page.history, page)),
             )
+            self._done.wait(self.reading)
 
 
 def resent(response: requests.Response) -> bool:
