@@ -12,7 +12,7 @@ import pytest
 
 from lab import targets
 from lab.identity import ADMIN
-from tests.integration.conftest import Target, deploy_data, describe, make_certificate
+from tests.integration.conftest import Target, compiled_css, deploy_data, describe, make_certificate
 from tests.integration.dashboard import (
     DASHBOARD_VERSION,
     HAND_EDITED_UNIT,
@@ -20,6 +20,7 @@ from tests.integration.dashboard import (
     PROJECTS,
     DashboardUser,
     dashboard_package_upgraded_to,
+    theme_archive,
     title,
 )
 from tests.integration.traffic import READING_SECONDS, RotationWatch, Traffic
@@ -131,16 +132,19 @@ def test_a_session_made_on_one_node_works_on_the_other(fleet, ready_keystone):
     assert (page.url, title(page.text)) == (fleet.node2.url + "identity/", PROJECTS)
 
 
-def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_nothing(fleet, ready_keystone):
+def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_nothing(fleet, ready_keystone, tmp_path):
     # Through HAProxy, visitors and logged-in users (tests/integration/traffic.py) during each
-    # run and 10 s after: Horizon's settings changed (a reload and a static build) with
+    # run and 10 s after: Horizon's settings changed and a theme made the default (a reload and
+    # a static build whose stylesheets have new names: a page from the host not yet changed
+    # names the old ones, which the changed host still serves from its previous build) with
     # horizon.service edited by hand on both hosts (a restart) and memcached's memory (a restart
     # of each, which the other gives back its copy of the sessions); then all back, with
     # Horizon's package upgraded on both hosts before the run (a static build and a restart).
     users = [logged_in(fleet.balancer, ready_keystone) for _ in range(2)]
     newer = f"{fleet.node1.host.check_output(DASHBOARD_VERSION)}+fleetupgrade1"
+    theme = f'horizon_themes={{"acme": {{"label": "ACME", "source": "{theme_archive(tmp_path)}"}}}}'
     changes = (
-        (["horizon_site_branding=Rolled Out", "horizon_memcached_memory=96"], HAND_EDITED_UNIT),
+        (["horizon_site_branding=Rolled Out", theme, "horizon_default_theme=acme", "horizon_memcached_memory=96"], HAND_EDITED_UNIT),
         ([], dashboard_package_upgraded_to(newer)),
     )
     for data, edit in changes:
@@ -162,6 +166,8 @@ def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_no
         assert rotation.samples[-1] == set(), rotation.samples
         for node in (fleet.node1, fleet.node2):
             assert node.host.check_output("systemctl show --property=MainPID --value horizon") != masters[node.name], "restarted"
+        themed = "#123456" in compiled_css(fleet.balancer, fleet.balancer.get("/auth/login/").body)
+        assert themed == bool(data), f"{data}: the login page's stylesheets are {'' if themed else 'not '}the theme's"
     page = users[0].get("identity/")
     assert (title(page.text), "Rolled Out" not in page.text) == (PROJECTS, True)
 
