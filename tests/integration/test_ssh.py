@@ -127,7 +127,7 @@ def named(line: str) -> str:
 def sudo_asks_for_a_password(config: pytest.Config, image: str) -> bool:
     """Whether sudo asks the SSH user of ``image``'s host for a password. The two kinds alternate
     over the images (Debian 12 asks, Debian 13 does not), not every kind on every image: the
-    difference is sudo's and pyinfra's, not the distribution's, and each pair is six deploys."""
+    difference is sudo's and pyinfra's, not the distribution's, and each host costs six runs."""
     images = config.getoption("image") or DEFAULT_IMAGES
     return images.index(image) % 2 == 0
 

@@ -1,8 +1,9 @@
 """People using the dashboard while it changes: anonymous visitors fetching the login page and
 every stylesheet, script and image it names, and logged-in users (real sessions from the lab
 Keystone) fetching a page only a logged-in user gets. Each runs on its own thread until the
-traffic stops: visitors back to back, users as fast or reading each page a while. What is counted is what a user would notice. And what
-the load balancer in front of a fleet sees meanwhile: which hosts are out of rotation."""
+traffic stops: visitors back to back, users as fast or reading each page a while. What is
+counted is what a user would notice. And what the load balancer in front of a fleet sees
+meanwhile: which hosts are out of rotation."""
 
 from __future__ import annotations
 
