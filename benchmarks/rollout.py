@@ -17,7 +17,6 @@ only: nothing here passes or fails, and a shared machine may be slow.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import subprocess
@@ -33,7 +32,7 @@ from benchmarks import lab_container
 from inventory import LAB_CONTAINER, LAB_DATA, LAB_PORT
 from lab import identity, targets
 from operations.layout import TLS_CERTIFICATE
-from tests.integration.dashboard import HAND_EDITED_UNIT, PROJECTS, DashboardUser, theme_archive, title
+from tests.integration.dashboard import HAND_EDITED_UNIT, PROJECTS, DashboardUser, theme_made_default, title
 from tests.integration.traffic import RotationWatch, Traffic
 
 FLEET_PREFIX = "horizon-bench-rollout-"
@@ -55,8 +54,7 @@ def changes(directory: Path) -> list[tuple[str, tuple[str, ...], str | None]]:
     the last but one put the defaults back."""
 
     def theme(colour: str) -> tuple[str, ...]:
-        themes = json.dumps({"acme": {"label": "ACME", "source": theme_archive(directory, colour)}})
-        return ("horizon_site_branding=Rolled Out", f"horizon_themes={themes}", "horizon_default_theme=acme")
+        return ("horizon_site_branding=Rolled Out", *theme_made_default(directory, colour))
 
     return [
         ("NGINX only (static files' max-age)", ("horizon_static_max_age=600",), None),

@@ -3,6 +3,7 @@ an operator changes: a theme given, a unit edited by hand."""
 
 from __future__ import annotations
 
+import json
 import re
 import tarfile
 from pathlib import Path
@@ -144,3 +145,10 @@ def theme_archive(directory: Path, colour: str = "#123456") -> str:
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(directory / "acme", arcname="acme")
     return str(archive)
+
+
+def theme_made_default(directory: Path, colour: str = "#123456") -> list[str]:
+    """The deploy's data that installs ``theme_archive(directory, colour)`` as the theme "acme"
+    and makes it the default."""
+    themes = json.dumps({"acme": {"label": "ACME", "source": theme_archive(directory, colour)}})
+    return [f"horizon_themes={themes}", "horizon_default_theme=acme"]

@@ -17,7 +17,7 @@ import requests
 from lab.identity import ADMIN
 from operations.layout import COMPRESS, MEMCACHED_PORT, MEMCACHED_REPLICA_PORT, STATIC_BUILD_VARIABLE, STATIC_BUILT, STATIC_ROOT
 from tests.integration.conftest import compiled_css, describe, make_certificate
-from tests.integration.dashboard import HAND_EDITED_UNIT, LOGIN_PAGE, PROJECTS, error_messages, static_asset, theme_archive, title
+from tests.integration.dashboard import HAND_EDITED_UNIT, LOGIN_PAGE, PROJECTS, error_messages, static_asset, theme_made_default, title
 from tests.integration.traffic import READING_SECONDS, Traffic
 
 SERVICES = ("memcached", "memcached-replica", "horizon", "nginx")
@@ -106,9 +106,7 @@ def test_changes_rolled_out_under_traffic_fail_no_request_lose_no_asset_and_log_
     def theme(colour: str) -> list[str]:
         # The operator's theme, the default one: the login page names the stylesheet compiled
         # from it, whose file name changes with its content.
-        source = theme_archive(tmp_path, colour)
-        themes = f'horizon_themes={{"acme": {{"label": "ACME", "source": "{source}"}}}}'
-        return ["horizon_site_branding=Rolled Out", themes, "horizon_default_theme=acme"]
+        return ["horizon_site_branding=Rolled Out", *theme_made_default(tmp_path, colour)]
 
     def login_page_styled(colour: str) -> bool:
         return colour in compiled_css(target, target.get("/auth/login/").body)

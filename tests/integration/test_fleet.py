@@ -20,7 +20,7 @@ from tests.integration.dashboard import (
     PROJECTS,
     DashboardUser,
     dashboard_package_upgraded_to,
-    theme_archive,
+    theme_made_default,
     title,
 )
 from tests.integration.traffic import READING_SECONDS, RotationWatch, Traffic
@@ -142,9 +142,8 @@ def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_no
     # Horizon's package upgraded on both hosts before the run (a static build and a restart).
     users = [logged_in(fleet.balancer, ready_keystone) for _ in range(2)]
     newer = f"{fleet.node1.host.check_output(DASHBOARD_VERSION)}+fleetupgrade1"
-    theme = f'horizon_themes={{"acme": {{"label": "ACME", "source": "{theme_archive(tmp_path)}"}}}}'
     changes = (
-        (["horizon_site_branding=Rolled Out", theme, "horizon_default_theme=acme", "horizon_memcached_memory=96"], HAND_EDITED_UNIT),
+        (["horizon_site_branding=Rolled Out", *theme_made_default(tmp_path), "horizon_memcached_memory=96"], HAND_EDITED_UNIT),
         ([], dashboard_package_upgraded_to(newer)),
     )
     for data, edit in changes:

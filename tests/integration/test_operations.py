@@ -24,8 +24,8 @@ from tests.integration.dashboard import (
     image_source,
     project_panel_groups,
     select_options,
-    theme_archive,
     theme_choices,
+    theme_made_default,
     title,
 )
 from tests.integration.traffic import READING_SECONDS, Traffic
@@ -147,8 +147,7 @@ def test_login_page_offers_regions_domains_sso_branding_and_theme_and_a_login_go
         "horizon_site_branding=Example Cloud",
         "horizon_help_url=https://help.example.com/",
         f"horizon_api_ca_certificate={target.trusted_certificate()}",
-        f'horizon_themes={{"acme": {{"label": "ACME", "source": "{theme_archive(tmp_path)}"}}}}',
-        "horizon_default_theme=acme",
+        *theme_made_default(tmp_path),
         "horizon_selectable_themes=acme,default",
         f"horizon_logo_splash={tmp_path / 'logo.svg'}",
         f"horizon_favicon={tmp_path / 'favicon.ico'}",
