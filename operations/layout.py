@@ -131,8 +131,11 @@ STATIC_FAILED_MARK = f"{UWSGI_RUNTIME_DIR}/static-files-failed"
 # newer than the stamp means an earlier run changed it and stopped before the restart (killed,
 # or its connection lost): this run restarts the service even though it changes nothing itself.
 STAMPS = "/var/lib/horizon-deploy"
-# Touched when the static files are complete (see horizon.py).
+# Written when the static files are complete (see horizon.py), with the digest of what the served
+# build was made from; STATIC_PREVIOUS_BUILT holds the previous build's. A run whose inputs are
+# the previous build's (a change rolled back) switches that build back in instead of building.
 STATIC_BUILT = f"{STAMPS}/static-files"
+STATIC_PREVIOUS_BUILT = f"{STAMPS}/static-files.previous"
 # The plugins a run installed from PyPI, one requirement a line: those the next run no longer
 # finds listed are uninstalled (pip cannot tell them from the packages it added for them).
 # Newer than the static build or Horizon's last reload: a run stopped between installing and

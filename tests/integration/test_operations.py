@@ -12,7 +12,7 @@ import time
 
 from lab import targets
 from lab.identity import ADMIN, provide_database
-from operations.layout import CLEANUP_SERVICE, CLEANUP_TIMER, DATABASE_PASSWORD_FILE
+from operations.layout import CLEANUP_SERVICE, CLEANUP_TIMER, DATABASE_PASSWORD_FILE, STATIC_BUILT, STATIC_ROOT
 from tests.integration.conftest import compiled_css, describe
 from tests.integration.dashboard import (
     DASHBOARD_VERSION,
@@ -43,7 +43,6 @@ identity = horizon.get_dashboard("identity")
 identity.unregister(identity.get_panel("roles").__class__)
 """
 SSO_KEYSTONE = "https://keystone.example.com:5000/v3"
-STATIC_BUILT = "/var/lib/horizon-deploy/static-files"
 HEAT_DROPIN = "/etc/openstack-dashboard/local_settings.d/_1699_orchestration_settings.py"
 HEAT_PANEL = "/usr/lib/python3/dist-packages/openstack_dashboard/local/enabled/_1610_project_orchestration_panel.py"
 # heat-dashboard's releases for the distributions' Horizon, Zed (23.0) and Epoxy (25.3): 8.0.0
@@ -140,6 +139,7 @@ def test_login_page_offers_regions_domains_sso_branding_and_theme_and_a_login_go
     (tmp_path / "logo.svg").write_text(LOGO)
     (tmp_path / "favicon.ico").write_bytes(FAVICON)
     horizons_splash = target.user().get(image_source(target.user().get(LOGIN).text, "img/logo-splash.svg")).content
+    served_build = served_static_build(target)
     run = target.deploy(
         f"horizon_keystone_regions={regions}",
         "horizon_keystone_multidomain=true",
@@ -193,8 +193,16 @@ def test_login_page_offers_regions_domains_sso_branding_and_theme_and_a_login_go
     assert not target.host.file(THEME).exists
     assert THEME_MARKER not in compiled_css(target, login_page)
     assert target.user().get(image_source(login_page, "img/logo-splash.svg")).content == horizons_splash
+    # Rolled back, the inputs are those of the build served before: it is switched back in, not
+    # built again.
+    assert served_static_build(target) == served_build, "the static files were built again"
     again = target.deploy()
     assert again.returncode == 0 and again.changed == 0, describe(again)
+
+
+def served_static_build(target) -> str:
+    """The served static build's directory, by its inode (a rename keeps it, a build makes a new one)."""
+    return target.host.check_output(f"stat -c %i {STATIC_ROOT}")
 
 
 def test_operators_settings_and_customisation_apply_and_a_typo_fails_the_run_with_the_site_kept(
