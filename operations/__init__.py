@@ -10,7 +10,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pyinfra import host
-from pyinfra.operations import files
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
 
 from .facts import probe, probed
 from .layout import LAYOUT, OPTIONAL_FILES
@@ -75,3 +76,19 @@ def remove_all_but(what: str, wanted: Iterable[str], present: Iterable[str], rem
         host.noop(f"{what}: nothing on the host to remove")
         return []
     return remove(dropped)
+
+
+def retire(service: str, unit: str, present: Iterable[str], why: str) -> None:
+    """A systemd service the host no longer runs: stopped and disabled while its ``unit`` is on
+    the host, then its files (those ``present`` on the host) removed, and systemd reloaded when
+    any went."""
+    if unit in present:
+        systemd.service(name=f"{service} stopped: {why}", service=service, running=False, enabled=False)
+    removed = remove_all_but(
+        f"{service}: {why}",
+        (),
+        present,
+        lambda dropped: [files.file(name=f"{path}: {why}", path=path, present=False) for path in dropped],
+    )
+    if removed:
+        systemd.daemon_reload(name=f"Reload systemd without {service}", _if=any_changed(*removed))

@@ -4,10 +4,9 @@ kept by two servers (see ``horizon_deploy.SessionCopies``)."""
 from __future__ import annotations
 
 from pyinfra.api import deploy
-from pyinfra.operations import files, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import systemd
 
-from . import config_file, remove_all_but
+from . import config_file, retire
 from .facts import probe, probed
 from .layout import (
     MEMCACHED_CONF,
@@ -70,14 +69,4 @@ def refill(config: HorizonConfig, service: str) -> str | None:
 def no_replica() -> None:
     """A host that joined a fleet (or uses other servers) stops its second memcached and drops
     its files."""
-    present = probed("memcached")
-    if MEMCACHED_REPLICA_UNIT in present:
-        systemd.service(name=f"No {MEMCACHED_REPLICA_SERVICE}", service=MEMCACHED_REPLICA_SERVICE, running=False, enabled=False)
-    removed = remove_all_but(
-        f"{MEMCACHED_REPLICA_SERVICE}: not on a host of a fleet",
-        (),
-        present,
-        lambda dropped: [files.file(name=f"{path}: not on a host of a fleet", path=path, present=False) for path in dropped],
-    )
-    if removed:
-        systemd.daemon_reload(name=f"Reload systemd without {MEMCACHED_REPLICA_SERVICE}", _if=any_changed(*removed))
+    retire(MEMCACHED_REPLICA_SERVICE, MEMCACHED_REPLICA_UNIT, probed("memcached"), "not on a host of a fleet")

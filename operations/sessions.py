@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
-from . import config_file, remove_all_but
+from . import config_file, retire
 from .facts import probe, probed
 from .layout import CLEANUP_SERVICE, CLEANUP_TIMER, DATABASE_PASSWORD_FILE, HORIZON_USER, SESSIONS_MIGRATED, STAMPS
 from .secret import secret_file
@@ -83,13 +83,5 @@ def configure_session_database(config: HorizonConfig, settings: Sequence) -> Non
 
 def no_session_database(present: set[str]) -> None:
     """No password, timer, units or stamp left from a database once used (its tables stay in it)."""
-    if CLEANUP_TIMER in present:
-        systemd.service(name="No sessions cleanup", service="horizon-clearsessions.timer", running=False, enabled=False)
-    removed = remove_all_but(
-        "Sessions in memcached: the database's password, cleanup and stamp",
-        (),
-        present & {DATABASE_PASSWORD_FILE, CLEANUP_TIMER, CLEANUP_SERVICE, SESSIONS_MIGRATED},
-        lambda dropped: [files.file(name=f"{path}: sessions in memcached", path=path, present=False) for path in dropped],
-    )
-    if removed:
-        systemd.daemon_reload(name="Reload systemd without the sessions cleanup", _if=any_changed(*removed))
+    database_files = present & {DATABASE_PASSWORD_FILE, CLEANUP_TIMER, CLEANUP_SERVICE, SESSIONS_MIGRATED}
+    retire("horizon-clearsessions.timer", CLEANUP_TIMER, database_files, "sessions in memcached")
