@@ -83,6 +83,11 @@ def _derived(values: dict[str, Any], where: Where) -> HorizonConfig:
     return HorizonConfig(**given_as_is, **derived)
 
 
+def backend_name(host_name: str) -> str:
+    """What HAProxy calls a dashboard host (``@docker/web-1`` is ``docker-web-1``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", host_name).strip("-")
+
+
 def default_memcached_servers(fleet: tuple[Node, ...]) -> tuple[str, ...]:
     """Every dashboard host's memcached, which keep each session twice between them (see
     ``horizon_deploy.SessionCopies``); a host alone runs a second one for the second copy."""
@@ -124,7 +129,7 @@ def resolve_load_balancer(data: dict[str, Any], fleet: Sequence[Node]) -> LoadBa
             problems.append(f"the address of {node.name} (horizon_node_address) = {node.address!r}: expected {expected}")
             continue
         try:
-            backends.append(Backend(re.sub(r"[^A-Za-z0-9_.-]+", "-", node.name).strip("-"), address, check.port(port)))
+            backends.append(Backend(backend_name(node.name), address, check.port(port)))
         except check.Invalid as expected:
             problems.append(f"{port_key} of {node.name} = {port!r}: expected {expected}")
     if problems:

@@ -12,6 +12,7 @@ import pytest
 
 from lab import targets
 from lab.identity import ADMIN
+from operations.settings.resolve import backend_name
 from tests.integration.conftest import Target, compiled_css, deploy_data, describe, make_certificate
 from tests.integration.dashboard import (
     DASHBOARD_VERSION,
@@ -38,7 +39,7 @@ shared = {{
     "horizon_tls_key": "{key}",
     "horizon_login_rate": 600,
 }}
-horizon = [("@docker/{node1}", shared), ("@docker/{node2}", shared)]
+horizon = [{nodes}]
 horizon_loadbalancers = ["@docker/{balancer}"]
 """
 
@@ -50,29 +51,39 @@ class Fleet(NamedTuple):
     runs: list[targets.DeployRun]
     # Runs the deploy against the whole fleet again, with extra data.
     deploy: Callable[..., targets.DeployRun]
+    # A fresh host, and the run that adds it to the fleet's inventory.
+    newcomer: Target
+    join: Callable[[], targets.DeployRun]
 
 
 @pytest.fixture(scope="module")
 def fleet(target_factory, tmp_path_factory, keystone):
-    node1, node2, balancer = (target_factory(name, "debian:12") for name in ("node1", "node2", "lb"))
+    node1, node2, node3, balancer = (target_factory(name, "debian:12") for name in ("node1", "node2", "node3", "lb"))
     directory = tmp_path_factory.mktemp("fleet")
     certificate, key = make_certificate(directory)
-    for target in (node1, node2, balancer):
+    for target in (node1, node2, node3, balancer):
         target.certificate = str(certificate)
-    inventory = directory / "inventory.py"
-    inventory.write_text(
-        INVENTORY.format(node1=node1.name, node2=node2.name, balancer=balancer.name, certificate=certificate, key=key)
-    )
+    inventories = {}
+    for name, nodes in (("inventory.py", (node1, node2)), ("joined.py", (node1, node2, node3))):
+        inventories[name] = directory / name
+        inventories[name].write_text(
+            INVENTORY.format(
+                nodes=", ".join(f'("@docker/{node.name}", shared)' for node in nodes),
+                balancer=balancer.name,
+                certificate=certificate,
+                key=key,
+            )
+        )
     env = {"HORIZON_TEST_SECRET_KEY": secrets.token_urlsafe(48)}
 
-    def deploy(*data: str) -> targets.DeployRun:
-        return targets.run_deploy(*deploy_data(keystone), *data, inventory=str(inventory), env=env)
+    def deploy(*data: str, inventory: str = "inventory.py") -> targets.DeployRun:
+        return targets.run_deploy(*deploy_data(keystone), *data, inventory=str(inventories[inventory]), env=env)
 
     runs = [deploy() for _ in range(2)]
     # HAProxy may have finished before the dashboards and marked them down: they are back after
     # two good health checks, two seconds apart.
     balancer.wait_for("/auth/login/", within=30)
-    return Fleet(node1, node2, balancer, runs, deploy)
+    return Fleet(node1, node2, balancer, runs, deploy, node3, lambda: deploy(inventory="joined.py"))
 
 
 def logged_in(target, keystone) -> DashboardUser:
@@ -195,9 +206,38 @@ def test_losing_one_memcached_logs_nobody_out_and_logins_go_on_working(fleet, re
     assert_no_error_page_and_the_last_login_stuck(logins_until_one_sticks(fleet.balancer, ready_keystone, within=120)[1])
 
 
+def test_a_fresh_host_joins_the_fleet_under_traffic_failing_nothing_and_logging_nobody_out(fleet, ready_keystone):
+    # The operator adds a fresh host to the inventory's dashboard hosts and runs the deploy, with
+    # visitors and logged-in users going through HAProxy all along: the new host is installed
+    # while the others serve; then each host in turn lists three memcached instead of two (a
+    # session's two copies now go to two of the three: every session keeps at least one where
+    # it was, see operations/runtime), and HAProxy sends users to the new host once its health
+    # check answers.
+    old_nodes = {backend_name(f"@docker/{node.name}") for node in (fleet.node1, fleet.node2)}
+    users = [logged_in(fleet.balancer, ready_keystone) for _ in range(2)]
+    traffic = Traffic(fleet.balancer.url, fleet.balancer.trusted_certificate(), 2, users, READING_SECONDS)
+    with RotationWatch(fleet.balancer.host.check_output) as rotation, traffic:
+        run = fleet.join()
+    assert run.returncode == 0, describe(run)
+    figures = traffic.figures
+    assert figures.requests > 100, figures.summary()
+    assert (figures.failures, figures.missing_assets, figures.logged_out) == ([], [], 0), figures.summary()
+    # The hosts already serving were never out of rotation together, and all three are in it now.
+    assert not any(old_nodes <= out for out in rotation.samples), rotation.samples
+    assert rotation.samples[-1] == set(), rotation.samples
+    newcomer = rotation.dashboard_hosts()[backend_name(f"@docker/{fleet.newcomer.name}")]
+    assert int(newcomer["stot"]) > 0, "HAProxy sent nobody to the new host"
+    # A session made before the join works on the new host, and one made there on the others.
+    assert title(users[0].get(fleet.newcomer.url + "identity/").text) == PROJECTS
+    newcomers_user = logged_in(fleet.newcomer, ready_keystone)
+    assert title(newcomers_user.get(fleet.node1.url + "identity/").text) == PROJECTS
+    again = fleet.join()
+    assert again.returncode == 0 and again.changed == 0, describe(again)
+
+
 def test_losing_a_whole_node_logs_nobody_out_never_gives_an_error_page_and_logins_work_through_the_other(fleet, ready_keystone):
-    # Last in this module: node 1 stays down, its memcached with it; node 2's keeps a copy of
-    # every session, and the load balancer sends everyone to node 2.
+    # Last in this module: node 1 stays down, its memcached with it; each session has a copy on
+    # node 2's or node 3's, and the load balancer sends everyone to them.
     user, pages = logins_until_one_sticks(fleet.balancer, ready_keystone, within=120)
     targets.client().containers.get(fleet.node1.name).stop()
     after = [user.get("identity/") for _ in range(4)]

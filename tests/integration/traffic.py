@@ -1,8 +1,8 @@
 """People using the dashboard while it changes: anonymous visitors fetching the login page and
 every stylesheet, script and image it names, and logged-in users (real sessions from the lab
 Keystone) fetching a page only a logged-in user gets. Each runs on its own thread until the
-traffic stops: visitors back to back, users as fast or reading each page a while. What is
-counted is what a user would notice. And what the load balancer in front of a fleet sees
+traffic stops, back to back or reading each page a while. What is counted is what a user would
+notice. And what the load balancer in front of a fleet sees
 meanwhile: which hosts are out of rotation."""
 
 from __future__ import annotations
@@ -27,10 +27,13 @@ from tests.integration.dashboard import LOGIN, PROJECTS, DashboardUser, title
 LOGGED_IN_PAGE = "identity/"
 # After the change, the traffic goes on this long: what a change leaves behind shows too.
 TAIL_SECONDS = 10
-# How long the tests' logged-in users read each page before the next, as people do. Back to back,
-# two of them kept half a core of the lab's two busy in Keystone alone (133 s of Keystone's CPU
-# in the 263 s of the single-host roll-out test), slowing the deploys they watch and the other
-# image's tests. The visitors, back to back, sample the site densely enough for both.
+# How long the tests' visitors and users read each page (a visitor's: with every asset it names)
+# before the next, as people do. Back to back, two users kept half a core of the lab's two busy
+# in Keystone alone (133 s of Keystone's CPU in the 263 s of the single-host roll-out test), and
+# two visitors another half in Horizon's workers rendering the login page (a theme's run and
+# its roll-back on the lab: 1.73 cores busy back to back, 1.16 reading 0.5 s), slowing the
+# deploys they watch and the other image's tests. Reading, they still send tens of requests a
+# second; benchmarks/rollout keeps everyone back to back.
 READING_SECONDS = 1.0
 # As a browser does (RFC 9110, 9.2.2): a GET sent on a kept-alive connection the server closed at
 # that moment (NGINX's old workers close idle connections when it reloads) is sent once more on
@@ -77,8 +80,8 @@ class Figures:
 class Traffic:
     """``with Traffic(url, certificate, visitors, users):`` runs the traffic for the block and
     ``TAIL_SECONDS`` after it; ``figures`` holds the tally. ``users`` are logged-in sessions
-    (``DashboardUser``), logged in before the block starts, each pausing ``reading`` seconds
-    after each page."""
+    (``DashboardUser``), logged in before the block starts. Visitors and users pause ``reading``
+    seconds after each page."""
 
     def __init__(self, url: str, certificate, visitors: int, users: list[DashboardUser], reading: float = 0.0):
         self.url, self.certificate, self.reading = url, certificate, reading
@@ -133,6 +136,7 @@ class Traffic:
             if page is not None and page.status_code == 200:
                 for asset in assets(page.text):
                     self._fetch(session, urljoin(self.url, asset), asset=True)
+            self._done.wait(self.reading)
 
     def _use(self, user: DashboardUser) -> None:
         while not self._done.is_set():
@@ -177,15 +181,14 @@ class RotationWatch:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch)
 
-    def out_of_rotation(self) -> set[str]:
+    def dashboard_hosts(self) -> dict[str, dict[str, str]]:
+        """HAProxy's statistics of each dashboard host, by its name."""
         rows = csv.DictReader(self.run(f"python3 -c {shlex.quote(self.SHOW_STAT)}").lstrip("# ").splitlines())
+        return {row["svname"]: row for row in rows if row["pxname"] == "dashboards" and row["svname"] not in ("FRONTEND", "BACKEND")}
+
+    def out_of_rotation(self) -> set[str]:
         # A host going down still serves ("UP 1/2"); one coming back does not yet ("DOWN 1/2").
-        return {
-            row["svname"]
-            for row in rows
-            if row["pxname"] == "dashboards" and row["svname"] not in ("FRONTEND", "BACKEND")
-            and row["status"].split()[0] in ("DOWN", "MAINT", "NOLB")
-        }
+        return {name for name, row in self.dashboard_hosts().items() if row["status"].split()[0] in ("DOWN", "MAINT", "NOLB")}
 
     def _watch(self) -> None:
         while not self._done.is_set():
