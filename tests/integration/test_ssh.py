@@ -18,6 +18,7 @@ import testinfra
 from lab import targets
 from lab.identity import ADMIN, provide_database
 from tests.conftest import DEFAULT_IMAGES
+from tests.integration.apt_repository import PACKAGE, SUITE, served_repository
 from tests.integration.conftest import Target, deploy_data, describe, make_certificate, published_ports
 from tests.integration.dashboard import PROJECTS, title
 
@@ -112,6 +113,7 @@ class Deployed:
     first: targets.DeployRun
     second: targets.DeployRun
     watcher_report: list[str]
+    repository_url: str
 
 
 # What the other user looks for, in the order the fixture hands them to it.
@@ -136,9 +138,16 @@ def sudo_asks_for_a_password(config: pytest.Config, image: str) -> bool:
 def ssh(request, image, ready_keystone, tmp_path_factory):
     """A fresh host of ``image`` deployed twice over SSH with the operator's secrets (a TLS
     certificate and key, the secret key, sessions in a database and its password, a
-    customisation module), another user watching the host throughout the first run."""
+    customisation module) and their signed apt repository, another user watching the host
+    throughout the first run."""
     name = re.sub(r"[^a-z0-9]+", "-", f"horizon-test-ssh-{image}")
     directory = tmp_path_factory.mktemp(name)
+    with served_repository(name.replace("-ssh-", "-repository-"), directory / "repository") as repository:
+        yield from deployed_over_ssh(request, image, ready_keystone, name, directory, repository)
+
+
+def deployed_over_ssh(request, image, ready_keystone, name, directory, repository):
+    """The ``ssh`` fixture's host, with the repository (its URL, its key) served meanwhile."""
     container = targets.start(name, image, publish={22: None, 80: None, 443: None})
     sudo_password = secrets.token_urlsafe(16) if sudo_asks_for_a_password(request.config, image) else None
     ssh_port = targets.open_ssh(container, sudo_password)
@@ -159,6 +168,9 @@ def ssh(request, image, ready_keystone, tmp_path_factory):
             "horizon_session_engine=cached_db",
             f"horizon_database_host={ready_keystone.name}",
             f"horizon_customization_module={module}",
+            f"horizon_apt_repository_url={repository[0]}",
+            f"horizon_apt_repository_suite={SUITE}",
+            f"horizon_apt_repository_key={repository[1]}",
         ),
         secret_env={"HORIZON_SECRET_KEY": secrets.token_urlsafe(48), "HORIZON_DATABASE_PASSWORD": database_password},
     )
@@ -173,7 +185,7 @@ def ssh(request, image, ready_keystone, tmp_path_factory):
     with watching(host, wanted) as report:
         first = host.deploy()
     second = host.deploy()
-    yield Deployed(host, first, second, report)
+    yield Deployed(host, first, second, report, repository[0])
     targets.remove(name)
 
 
@@ -185,6 +197,18 @@ def test_a_fresh_host_deployed_over_ssh_with_sudo_logs_in_and_the_second_run_cha
     # Deployed as root through sudo: the files are root's, uWSGI runs as Horizon's user.
     assert ssh.host.host.file(NGINX_SITE).user == "root"
     assert {process.user for process in ssh.host.host.process.filter(comm="uwsgi")} == {"horizon"}
+
+
+def test_the_operators_signed_repository_is_added_and_apt_trusts_it_through_its_key(ssh):
+    assert "Package repositories | Extra OpenStack repository" in ssh.first.changed_operations
+    url = ssh.repository_url
+    sources = ssh.host.host.file("/etc/apt/sources.list.d/horizon-openstack.sources").content_string
+    assert f"URIs: {url}" in sources
+    assert "Signed-By: /etc/apt/keyrings/horizon-openstack.asc" in sources
+    update = ssh.host.host.run("apt-get update")
+    assert update.rc == 0 and "W:" not in update.stdout + update.stderr, update.stderr
+    policy = ssh.host.host.check_output(f"apt-cache policy {PACKAGE}")
+    assert "Candidate: 1.0" in policy and url in policy
 
 
 def test_another_user_of_the_host_never_reads_a_secret_of_the_deploy(ssh):

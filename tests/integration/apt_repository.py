@@ -1,20 +1,17 @@
-"""The extra apt repository, for real: a small repository signed with a key made for the test,
-served over the test network by another container, added by the deploy."""
+"""An extra apt repository, for real: a small repository with one package, signed with a key
+made for the test, served over the lab network by another container."""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import docker
-import pytest
-
 from lab import targets
-from tests.integration.conftest import describe
 
 SUITE = "lab"
 PACKAGE = "horizon-lab-marker"
-REPO_SERVER = "horizon-test-repo"
 
 
 def sh(*command: str, cwd: Path | None = None, stdout=None) -> None:
@@ -56,51 +53,23 @@ def build_signed_repository(root: Path) -> Path:
     return key
 
 
-@pytest.fixture(scope="module")
-def repository(tmp_path_factory):
-    root = tmp_path_factory.mktemp("apt-repository")
+@contextmanager
+def served_repository(name: str, root: Path) -> Iterator[tuple[str, Path]]:
+    """A signed repository built under ``root`` and served by the container ``name`` while the
+    block runs: its URL and its public key."""
+    root.mkdir(parents=True)
     key = build_signed_repository(root)
-    targets.remove(REPO_SERVER)
+    targets.remove(name)
     targets.ensure_network()
-    server = targets.client().containers.run(
+    targets.client().containers.run(
         targets.ensure_image("debian:12"),
         ["python3", "-m", "http.server", "8000", "--directory", "/srv"],
-        name=REPO_SERVER,
+        name=name,
         detach=True,
         network=targets.NETWORK,
         volumes={str(root / "repo"): {"bind": "/srv", "mode": "ro"}},
     )
-    yield f"http://{REPO_SERVER}:8000", key
     try:
-        server.remove(force=True)
-    except docker.errors.NotFound:
-        pass
-
-
-@pytest.fixture(scope="module")
-def deployed(target_factory, repository):
-    url, key = repository
-    target = target_factory("extra", "debian:12")
-    data = (f"horizon_apt_repository_url={url}", f"horizon_apt_repository_suite={SUITE}", f"horizon_apt_repository_key={key}")
-    first = target.deploy(*data)
-    second = target.deploy(*data)
-    return target, first, second
-
-
-def test_deploy_with_the_repository_succeeds_and_a_second_run_changes_nothing(deployed):
-    _, first, second = deployed
-    assert first.returncode == 0, describe(first)
-    assert "Package repositories | Extra OpenStack repository" in first.changed_operations
-    assert second.returncode == 0 and second.changed == 0, describe(second)
-
-
-def test_apt_trusts_the_repository_through_its_signed_by_key(deployed, repository):
-    target = deployed[0]
-    url, _ = repository
-    sources = target.host.file("/etc/apt/sources.list.d/horizon-openstack.sources").content_string
-    assert f"URIs: {url}" in sources
-    assert "Signed-By: /etc/apt/keyrings/horizon-openstack.asc" in sources
-    update = target.host.run("apt-get update")
-    assert update.rc == 0 and "W:" not in update.stdout + update.stderr, update.stderr
-    policy = target.host.check_output(f"apt-cache policy {PACKAGE}")
-    assert "Candidate: 1.0" in policy and url in policy
+        yield f"http://{name}:8000", key
+    finally:
+        targets.remove(name)
