@@ -33,6 +33,10 @@ PACKAGE_CACHE = "horizon-lab-package-cache"
 PACKAGE_CACHE_IMAGE = "horizon-lab/package-cache"
 PACKAGE_CACHE_PORT = 3142
 PACKAGE_CACHE_STORE = Path(os.environ.get("HORIZON_LAB_PACKAGE_CACHE", "/var/cache/horizon-lab/packages"))
+# pip's cache, one per image, shared by its containers (pip's site-wide configuration names it):
+# the first host of an image downloads and compiles uWSGI, the others install that wheel.
+PIP_CACHE_STORE = PACKAGE_CACHE_STORE.parent / "pip"
+PIP_CACHE = "/var/cache/horizon-lab-pip"
 DEBIAN_ARCHIVE = "deb.debian.org"
 
 
@@ -185,7 +189,10 @@ def start(name: str, image: str, publish: dict[int, int] | None = None, apt_prox
         cap_add=["SYS_ADMIN"],
         security_opt=["seccomp=unconfined"],
         cgroupns="host",
-        volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
+        volumes={
+            "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
+            str(PIP_CACHE_STORE / image.replace(":", "-")): {"bind": PIP_CACHE, "mode": "rw"},
+        },
         tmpfs={"/run": "", "/run/lock": ""},
         stop_signal="SIGRTMIN+3",
         ports={f"{inside}/tcp": ("127.0.0.1", outside) for inside, outside in (publish or {}).items()},
@@ -198,6 +205,7 @@ def start(name: str, image: str, publish: dict[int, int] | None = None, apt_prox
         'Acquire::http::Timeout "30";',
     ]
     container.exec_run(["sh", "-c", 'printf "%s\\n" "$@" >/etc/apt/apt.conf.d/00horizon-lab-cache', "sh", *apt_settings])
+    container.exec_run(["sh", "-c", f'printf "[global]\\ncache-dir = {PIP_CACHE}\\n" >/etc/pip.conf'])
     wait_for_boot(container)
     return container
 

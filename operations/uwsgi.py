@@ -32,6 +32,10 @@ def install_uwsgi(config: HorizonConfig) -> Changes:
                 name=f"uWSGI {config.uwsgi_version} from PyPI",
                 packages=[f"uwsgi=={config.uwsgi_version}"],
                 virtualenv=UWSGI_VENV,
+                # Built as a wheel (Debian 12's pip otherwise falls back to `setup.py install`,
+                # which newer pips no longer have), which pip's cache keeps: uWSGI is compiled
+                # once per host, not again when the virtualenv is made anew.
+                extra_install_args="--use-pep517",
             )
         )
     changes.append(

@@ -87,10 +87,10 @@ def test_sessions_in_a_database_bring_its_driver_the_session_table_and_the_clean
     assert not plan("debian:12").ran("python3-mysqldb")
 
 
-def test_pip_uwsgi_is_pinned_in_a_virtualenv_with_system_site_packages():
+def test_pip_uwsgi_is_pinned_in_a_virtualenv_with_system_site_packages_and_built_as_a_wheel():
     result = plan("debian:12", horizon_uwsgi_version="2.0.30")
     assert result.ran("python3 -m venv --system-site-packages /opt/horizon-uwsgi")
-    assert result.ran("/opt/horizon-uwsgi/bin/pip install uwsgi==2.0.30")
+    assert result.ran("/opt/horizon-uwsgi/bin/pip install --use-pep517 uwsgi==2.0.30")
 
 
 def test_distro_uwsgi_installs_the_python3_plugin_and_no_compiler():
