@@ -225,6 +225,8 @@ def test_a_fresh_host_joins_the_fleet_under_traffic_failing_nothing_and_logging_
     # The hosts already serving were never out of rotation together, and all three are in it now.
     assert not any(old_nodes <= out for out in rotation.samples), rotation.samples
     assert rotation.samples[-1] == set(), rotation.samples
+    # New connections go round the three hosts (the users' kept-alive ones stay where they are).
+    assert [fleet.balancer.get("/auth/login/").status for _ in range(6)] == [200] * 6
     newcomer = rotation.dashboard_hosts()[backend_name(f"@docker/{fleet.newcomer.name}")]
     assert int(newcomer["stot"]) > 0, "HAProxy sent nobody to the new host"
     # A session made before the join works on the new host, and one made there on the others.
