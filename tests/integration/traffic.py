@@ -2,8 +2,8 @@
 every stylesheet, script and image it names, and logged-in users (real sessions from the lab
 Keystone) fetching a page only a logged-in user gets. Each runs on its own thread until the
 traffic stops, back to back or reading each page a while. What is counted is what a user would
-notice. And what the load balancer in front of a fleet sees
-meanwhile: which hosts are out of rotation."""
+notice. And what the load balancer in front of a fleet sees meanwhile: which hosts are out of
+rotation."""
 
 from __future__ import annotations
 
