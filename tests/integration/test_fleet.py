@@ -86,6 +86,11 @@ def fleet(target_factory, tmp_path_factory, keystone):
     return Fleet(node1, node2, balancer, runs, deploy, node3, lambda: deploy(inventory="joined.py"))
 
 
+def haproxy_name(node: Target) -> str:
+    """What HAProxy calls ``node``, named in the inventory as ``@docker/NAME``."""
+    return backend_name(f"@docker/{node.name}")
+
+
 def logged_in(target, keystone) -> DashboardUser:
     user = target.user()
     page = user.login(ADMIN, keystone.admin_password)
@@ -213,7 +218,7 @@ def test_a_fresh_host_joins_the_fleet_under_traffic_failing_nothing_and_logging_
     # session's two copies now go to two of the three: every session keeps at least one where
     # it was, see operations/runtime), and HAProxy sends users to the new host once its health
     # check answers.
-    old_nodes = {backend_name(f"@docker/{node.name}") for node in (fleet.node1, fleet.node2)}
+    old_nodes = {haproxy_name(node) for node in (fleet.node1, fleet.node2)}
     users = [logged_in(fleet.balancer, ready_keystone) for _ in range(2)]
     traffic = Traffic(fleet.balancer.url, fleet.balancer.trusted_certificate(), 2, users, READING_SECONDS)
     with RotationWatch(fleet.balancer.host.check_output) as rotation, traffic:
@@ -227,7 +232,7 @@ def test_a_fresh_host_joins_the_fleet_under_traffic_failing_nothing_and_logging_
     assert rotation.samples[-1] == set(), rotation.samples
     # New connections go round the three hosts (the users' kept-alive ones stay where they are).
     assert [fleet.balancer.get("/auth/login/").status for _ in range(6)] == [200] * 6
-    newcomer = rotation.dashboard_hosts()[backend_name(f"@docker/{fleet.newcomer.name}")]
+    newcomer = rotation.dashboard_hosts()[haproxy_name(fleet.newcomer)]
     assert int(newcomer["stot"]) > 0, "HAProxy sent nobody to the new host"
     # A session made before the join works on the new host, and one made there on the others.
     assert title(users[0].get(fleet.newcomer.url + "identity/").text) == PROJECTS
