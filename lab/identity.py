@@ -28,6 +28,8 @@ SERVICES = {
     "object-store": ("swift", 8080),
     # Not one of the article's: for the dashboard plugin tests.
     "orchestration": ("heat", 8004),
+    # The one that answers: Glance in the Keystone container, once provide_glance() ran.
+    "image": ("glance", 9292),
 }
 
 
@@ -35,6 +37,7 @@ SERVICES = {
 class Keystone:
     name: str
     admin_password: str = field(repr=False)
+    glance_password: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
     _provisioning: subprocess.Popen | None = field(default=None, repr=False)
     _output: tempfile.TemporaryFile | None = field(default=None, repr=False)
 
@@ -96,7 +99,7 @@ for kind, (name, port) in every.items():
         service = cloud.identity.create_service(type=kind, name=name)
         cloud.identity.create_endpoint(
             service_id=service.id, interface="public", region_id="{REGION}",
-            url=f"http://{self.name}:{{port}}/",
+            url=f"http://{self.name}:{{port}}",
         )
 """
         result = targets.client().containers.get(self.name).exec_run(["python3", "-c", script])
@@ -112,15 +115,32 @@ def start_keystone(name: str, image: str = "debian:12") -> Keystone:
     return keystone
 
 
+def provide_glance(keystone: Keystone, origins: list[str]) -> None:
+    """Glance in the Keystone container (``lab/glance.py``), uploads allowed from the browsers of
+    the dashboards at ``origins``; the service password goes by environment only. The catalog
+    lists it once ``set_services`` names "image"."""
+    run_lab_deploy(
+        keystone,
+        "lab/glance.py",
+        HORIZON_LAB_GLANCE_PASSWORD=keystone.glance_password,
+        HORIZON_LAB_DASHBOARD_ORIGINS=",".join(origins),
+    )
+
+
 def provide_database(keystone: Keystone, password: str) -> None:
     """MariaDB in the Keystone container (``lab/database.py``), with a ``horizon`` database and
     a ``horizon`` user of the given password; the password goes by environment only."""
+    run_lab_deploy(keystone, "lab/database.py", HORIZON_LAB_DATABASE_PASSWORD=password)
+
+
+def run_lab_deploy(keystone: Keystone, deploy: str, **environment: str) -> None:
+    """``pyinfra @docker/KEYSTONE DEPLOY`` with ``environment`` added; raise with its output if it fails."""
     run = subprocess.run(
-        targets.pyinfra_command(json_output=False, inventory=f"@docker/{keystone.name}", deploy="lab/database.py"),
+        targets.pyinfra_command(json_output=False, inventory=f"@docker/{keystone.name}", deploy=deploy),
         cwd=targets.ROOT,
-        env={**os.environ, "HORIZON_LAB_DATABASE_PASSWORD": password},
+        env={**os.environ, **environment},
         capture_output=True,
         text=True,
     )
     if run.returncode != 0:
-        raise RuntimeError(f"MariaDB in {keystone.name} failed:\n{run.stdout[-4000:]}{run.stderr[-2000:]}")
+        raise RuntimeError(f"{deploy} on {keystone.name} failed:\n{run.stdout[-4000:]}{run.stderr[-2000:]}")

@@ -9,17 +9,15 @@ files only. Keystone's public endpoint is ``http://<container name>:5000/v3`` on
 
 import json
 import os
-from pathlib import Path
 
 from pyinfra import host
 from pyinfra.facts.files import Directory, File
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
-from operations.packages import install
+from lab.openstack_service import TEMPLATES, configured, running
 from operations.secret import secret_file
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 REGION = "RegionOne"
 PASSWORD_FILE = "/etc/keystone/lab-admin-password"
 DATABASE = "/var/lib/keystone/keystone.sqlite"
@@ -33,15 +31,7 @@ def as_keystone(command: str) -> str:
     return f"runuser -u keystone -- keystone-manage {command}"
 
 
-install("Keystone", ["keystone"])
-config = files.template(
-    name="keystone.conf",
-    src=str(TEMPLATES / "keystone.conf.j2"),
-    dest="/etc/keystone/keystone.conf",
-    user="root",
-    group="keystone",
-    mode="0640",
-)
+config = configured("Keystone", "keystone", "keystone.conf.j2", "/etc/keystone/keystone.conf", group="keystone")
 schema = server.shell(
     name="Keystone database schema",
     commands=[
@@ -108,10 +98,4 @@ workers = files.line(
     line=r"^processes = .*",
     replace="processes = 2",
 )
-systemd.service(
-    name="Restart Keystone for its new configuration",
-    service="keystone",
-    restarted=True,
-    _if=any_changed(config, schema, workers),
-)
-systemd.service(name="Keystone enabled and running", service="keystone", running=True, enabled=True)
+running("Keystone", "keystone", [config, schema, workers])

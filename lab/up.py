@@ -1,4 +1,5 @@
-"""``lab/up``: a lab Keystone and a lab dashboard deployed to by `pyinfra inventory.py deploy.py`."""
+"""``lab/up``: a lab Keystone with Glance beside it, and a lab dashboard deployed to by
+`pyinfra inventory.py deploy.py`."""
 
 from __future__ import annotations
 
@@ -18,9 +19,13 @@ def main(image: str = "debian:12") -> int:
     print(f"starting {LAB_CONTAINER} from {image}", file=sys.stderr)
     container = targets.start(LAB_CONTAINER, image, publish={443: LAB_PORT})
     print("running: pyinfra inventory.py deploy.py", file=sys.stderr)
-    run = subprocess.run(targets.pyinfra_command(json_output=False), cwd=targets.ROOT)
+    run = subprocess.Popen(targets.pyinfra_command(json_output=False), cwd=targets.ROOT)
+    # Meanwhile: Glance beside Keystone, in the catalog, uploads allowed from the lab's browser.
     keystone.wait()
-    if run.returncode != 0:
+    print(f"provisioning Glance in {LAB_KEYSTONE} (lab/glance.py)", file=sys.stderr)
+    identity.provide_glance(keystone, [f"https://localhost:{LAB_PORT}"])
+    keystone.set_services(["image"])
+    if run.wait() != 0:
         return run.returncode
     # The lab's certificate is self-signed: trust exactly it, as a browser told to would.
     certificate = container.exec_run(["cat", TLS_CERTIFICATE]).output.decode()

@@ -1,0 +1,82 @@
+"""The lab's image service: Debian's glance-api beside the lab Keystone, SQLite, images as files.
+
+    HORIZON_LAB_GLANCE_PASSWORD=... HORIZON_LAB_DASHBOARD_ORIGINS=https://localhost:8443 \\
+        pyinfra @docker/horizon-lab-keystone lab/glance.py
+
+Lab code, not part of the product: it gives the dashboards' Images panel, and their uploads, a
+real Glance. It runs in the Keystone container after ``lab/keystone.py`` (it creates its service
+user with the admin's ``clouds.yaml`` there); ``Keystone.set_services(["image"])`` puts it in the
+catalog. The service user's password comes from the environment and lands in 0600 files only.
+``HORIZON_LAB_DASHBOARD_ORIGINS`` (comma-separated) are the dashboards allowed to upload from a
+browser (CORS).
+"""
+
+import os
+
+from pyinfra import host
+from pyinfra.facts.files import File
+from pyinfra.operations import files, server
+
+from lab.openstack_service import configured, running
+from operations.secret import secret_file
+
+DATABASE = "/var/lib/glance/glance.sqlite"
+IMAGES = "/var/lib/glance/images/"
+PASSWORD_FILE = "/etc/glance/lab-service-password"
+# oslo.config reads every file in this directory after glance-api.conf.
+PASSWORD_DROPIN = "/etc/glance/glance-api.conf.d/lab-service-password.conf"
+
+keystone_url = f"http://{host.name.rpartition('/')[2]}:5000/v3"
+password = os.environ["HORIZON_LAB_GLANCE_PASSWORD"]
+origins = os.environ["HORIZON_LAB_DASHBOARD_ORIGINS"].split(",")
+database_missing = not host.get_fact(File, path=DATABASE)
+
+config = configured(
+    "Glance",
+    "glance-api",
+    "glance-api.conf.j2",
+    "/etc/glance/glance-api.conf",
+    group="glance",
+    database=DATABASE,
+    images=IMAGES,
+    keystone_url=keystone_url,
+    origins=origins,
+)
+files.directory(name="glance-api.conf.d", path=os.path.dirname(PASSWORD_DROPIN), user="root", group="glance", mode="0750")
+dropin = secret_file(
+    name="Glance's service password, for its token checks",
+    path=PASSWORD_DROPIN,
+    user="glance",
+    group="glance",
+    value=f"[keystone_authtoken]\npassword = {password}\n",
+)
+service_password = secret_file(
+    name="Glance's service password, for Keystone", path=PASSWORD_FILE, user="root", group="root", value=password
+)
+# The user, its project and its role: created, or given the password again, from the file; the
+# admin's clouds.yaml (lab/keystone.py) says how to reach Keystone.
+server.shell(
+    name="Service user glance, admin in project service",
+    commands=[
+        f"""python3 - <<'PYTHON'
+import openstack
+cloud = openstack.connect(cloud="lab")
+password = open("{PASSWORD_FILE}").read()
+project = cloud.identity.find_project("service") or cloud.identity.create_project(name="service", domain_id="default")
+user = cloud.identity.find_user("glance")
+if user:
+    cloud.identity.update_user(user, password=password)
+else:
+    user = cloud.identity.create_user(name="glance", password=password, domain_id="default", default_project_id=project.id)
+cloud.grant_role("admin", user=user.id, project=project.id)
+PYTHON"""
+    ],
+    _if=service_password.did_change,
+)
+schema = server.shell(
+    name="Glance database schema",
+    commands=["runuser -u glance -- glance-manage db_sync"],
+    _if=lambda: database_missing or config.did_change(),
+)
+files.directory(name="Image store", path=IMAGES, user="glance", group="glance", mode="0750")
+running("Glance", "glance-api", [config, dropin, schema])
