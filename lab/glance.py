@@ -6,7 +6,7 @@
 Lab code, not part of the product: it gives the dashboards' Images panel, and their uploads, a
 real Glance. It runs in the Keystone container after ``lab/keystone.py`` (it creates its service
 user with the admin's ``clouds.yaml`` there); ``Keystone.set_services(["image"])`` puts it in the
-catalog. The service user's password comes from the environment and lands in 0600 files only.
+catalog. The service user's password comes from the environment and lands in one 0600 file only.
 ``HORIZON_LAB_DASHBOARD_ORIGINS`` (comma-separated) are the dashboards allowed to upload from a
 browser (CORS).
 """
@@ -22,7 +22,6 @@ from operations.secret import secret_file
 
 DATABASE = "/var/lib/glance/glance.sqlite"
 IMAGES = "/var/lib/glance/images/"
-PASSWORD_FILE = "/etc/glance/lab-service-password"
 # oslo.config reads every file in this directory after glance-api.conf.
 PASSWORD_DROPIN = "/etc/glance/glance-api.conf.d/lab-service-password.conf"
 
@@ -50,18 +49,18 @@ dropin = secret_file(
     group="glance",
     value=f"[keystone_authtoken]\npassword = {password}\n",
 )
-service_password = secret_file(
-    name="Glance's service password, for Keystone", path=PASSWORD_FILE, user="root", group="root", value=password
-)
-# The user, its project and its role: created, or given the password again, from the file; the
-# admin's clouds.yaml (lab/keystone.py) says how to reach Keystone.
+# The user, its project and its role: created, or given the password again, from Glance's own
+# file (root reads it); the admin's clouds.yaml (lab/keystone.py) says how to reach Keystone.
 server.shell(
     name="Service user glance, admin in project service",
     commands=[
         f"""python3 - <<'PYTHON'
+import configparser
 import openstack
+dropin = configparser.ConfigParser(interpolation=None)
+dropin.read("{PASSWORD_DROPIN}")
+password = dropin["keystone_authtoken"]["password"]
 cloud = openstack.connect(cloud="lab")
-password = open("{PASSWORD_FILE}").read()
 project = cloud.identity.find_project("service") or cloud.identity.create_project(name="service", domain_id="default")
 user = cloud.identity.find_user("glance")
 if user:
@@ -71,7 +70,7 @@ else:
 cloud.grant_role("admin", user=user.id, project=project.id)
 PYTHON"""
     ],
-    _if=service_password.did_change,
+    _if=dropin.did_change,
 )
 schema = server.shell(
     name="Glance database schema",
