@@ -63,6 +63,25 @@ RUNTIME_DIRECTORY = "horizon"
 UWSGI_RUNTIME_DIR = f"/run/{RUNTIME_DIRECTORY}"
 # systemd's own kill, for the unit's reload (SIGHUP: uWSGI's graceful reload).
 KILL = "/bin/kill"
+# Horizon's temporary files (its TMPDIR): the service's private /var/tmp (PrivateTmp), on disk,
+# where /tmp may be a file system in memory (Debian 13's is). uWSGI keeps a request body there
+# beyond its post-buffering, Django an uploaded file while Horizon streams it to Glance. Seen
+# from the host, each start of the service has its own directory beneath the same path.
+HORIZON_TMPDIR = "/var/tmp"
+# Django names an uploaded file's temporary copy tmpXXXXXXXX.upload[.EXT].
+UPLOAD_MARK = ".upload"
+# Where NGINX keeps a request body before it passes it on (Debian's and Ubuntu's build).
+NGINX_BODY_TEMP = "/var/lib/nginx/body"
+# Each upload through Horizon is on disk this many times at once, by where: NGINX's copy, then
+# uWSGI's and Django's in Horizon's temporary directory.
+UPLOAD_COPIES = MappingProxyType({NGINX_BODY_TEMP: 1, HORIZON_TMPDIR: 2})
+# Horizon's URLs (regular expressions, under WEBROOT) that take an upload's bytes: an image's in
+# the legacy upload mode, an object's for Swift.
+IMAGE_UPLOAD_URL = "api/glance/images/$"
+OBJECT_UPLOAD_URL = "api/swift/containers/[^/]+/object/"
+# Seconds a request may take before uWSGI kills its worker (a hung call), the image upload's
+# aside; the API timeout stays below it.
+REQUEST_TIME_LIMIT = 60
 
 # The deploy's own code in Horizon (operations/runtime/horizon_deploy.py), imported by the
 # settings drop-in from this directory, beside the packages' own and out of their way.

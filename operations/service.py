@@ -27,8 +27,8 @@ class Changes:
     What deploys did that the services must take in; every deploy that touches a service
     returns one, and ``deploy.py`` adds them up for ``run_services``. For each service: the
     operations whose change needs it restarted, those a reload takes in, and the files on the
-    host it reads that the deploy writes (shell globs allowed), and a command to run once it has
-    started again. The files are how an interrupted run is finished: one newer than the
+    host it reads that the deploy writes (shell globs allowed), a command to run before it
+    restarts or reloads, and one to run once it has started again. The files are how an interrupted run is finished: one newer than the
     service's stamp has the next run apply it. A service no deploy names files for does not run
     on the host.
     """
@@ -36,20 +36,29 @@ class Changes:
     restart: tuple[tuple[str, Any], ...] = ()
     reload: tuple[tuple[str, Any], ...] = ()
     files: tuple[tuple[str, str], ...] = ()
+    before_stop: tuple[tuple[str, str], ...] = ()
     after_start: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(
-        cls, service: str, restart: Sequence = (), reload: Sequence = (), files: Sequence[str] = (), after_start: str | None = None
+        cls,
+        service: str,
+        restart: Sequence = (),
+        reload: Sequence = (),
+        files: Sequence[str] = (),
+        before_stop: str | None = None,
+        after_start: str | None = None,
     ) -> Changes:
-        """``after_start``: a command the roll-out runs once the service has (re)started, before
-        it goes on."""
+        """``before_stop``: a command the roll-out runs before it restarts or reloads the
+        service, which fails the host's roll-out if it fails; ``after_start``: one it runs once
+        the service has (re)started, before it goes on."""
         if service not in SERVICES:
             raise ValueError(f"{service} is not one of the services the deploy runs ({', '.join(SERVICES)})")
         return cls(
             tuple((service, operation) for operation in restart),
             tuple((service, operation) for operation in reload),
             tuple((service, path) for path in files),
+            ((service, before_stop),) if before_stop else (),
             ((service, after_start),) if after_start else (),
         )
 
@@ -73,6 +82,7 @@ class Changes:
             files=self.files_of(name),
             restart_on=_of(self.restart, name),
             reload_on=_of(self.reload, name),
+            before_stop=next(iter(_of(self.before_stop, name)), None),
             after_start=next(iter(_of(self.after_start, name)), None),
         )
 
@@ -92,6 +102,8 @@ class Service:
     # ...and those whose change a reload takes in without dropping a request: uWSGI finishes
     # the requests in flight and re-reads its configuration and code, NGINX starts new workers.
     reload_on: Sequence = ()
+    # Run before a restart or reload (Horizon's wait for the image uploads in flight).
+    before_stop: str | None = None
     # Run once it has (re)started, before the roll-out goes on (memcached's refill).
     after_start: str | None = None
 
@@ -186,9 +198,9 @@ def roll_out(
     Restart or reload what this run changed, as one sequence on each host; given ``_serial``,
     one host after the other, so that the others serve meanwhile. Each service restarts when a
     change needs it (or an interrupted run left one that does), reloads when a reload takes its
-    changes in, in ``SERVICES`` order; one that restarted, or that this run started, then runs
-    its ``after_start`` before the next; then ``check`` waits until the host serves the new
-    configuration. With ``drain_seconds``, the host first answers its health check 503 for that
+    changes in, in ``SERVICES`` order, each once its ``before_stop`` passes; one that restarted,
+    or that this run started, then runs its ``after_start`` before the next; then ``check``
+    waits until the host serves the new configuration. With ``drain_seconds``, the host first answers its health check 503 for that
     long, so that the load balancer sends users elsewhere, and answers 200 again once checked,
     that long before the next host's turn. A host whose check fails stays drained and fails
     the run; the hosts after it are left as they are. A host with nothing to apply is not
@@ -230,6 +242,8 @@ def roll_out(
         yield f"touch {DRAINING_MARK} && sleep {drain_seconds}"
     for step, service in steps:
         if step != "stamp":
+            if service.before_stop:
+                yield service.before_stop
             # A restart's unit file may be one of its inputs.
             yield f"systemctl daemon-reload && systemctl {step} {service.name}" if step == "restart" else f"systemctl reload {service.name}"
         if step != "reload" and service.after_start:

@@ -7,7 +7,7 @@ from pyinfra.operations import pip, server, systemd
 from pyinfra.operations.util import any_changed
 
 from . import config_file
-from .layout import HORIZON_SOCKET_UNIT, HORIZON_UNIT, HORIZON_USER, UWSGI_BINARIES, UWSGI_INI, UWSGI_VENV
+from .layout import HORIZON_SOCKET_UNIT, HORIZON_UNIT, HORIZON_USER, UPLOAD_MARK, UWSGI_BINARIES, UWSGI_INI, UWSGI_VENV
 from .service import Changes
 from .settings import HorizonConfig
 
@@ -57,5 +57,33 @@ def install_uwsgi(config: HorizonConfig) -> Changes:
         _if=socket.did_change,
     )
     return Changes.of(
-        "horizon", restart=[unit, socket], reload=changes, files=(UWSGI_INI, HORIZON_UNIT, HORIZON_SOCKET_UNIT, *UWSGI_BINARIES.values())
+        "horizon",
+        restart=[unit, socket],
+        reload=changes,
+        files=(UWSGI_INI, HORIZON_UNIT, HORIZON_SOCKET_UNIT, *UWSGI_BINARIES.values()),
+        before_stop=uploads_finished(config),
+    )
+
+
+def uploads_finished(config: HorizonConfig) -> str | None:
+    """
+    In the legacy upload mode, a command that waits until Horizon streams no image to Glance,
+    for at most ``horizon_upload_timeout``, and fails naming that key if some still are. Each
+    worker's exit waits for its own uploads (``keep_uploads_through_exit``), but a reload waits
+    for every worker before any serves again: the site would wait with them.
+    """
+    if config.images_upload_mode != "legacy":
+        return None
+    # Only Horizon's user may look at its processes' open files (root in a container may lack
+    # CAP_SYS_PTRACE). An upload in flight is a file of Django's, still open and not yet removed:
+    # Horizon's thread removes it when Glance has it all, and its worker closes it only later.
+    in_flight = (
+        f"runuser -u {HORIZON_USER} -- find /proc/[0-9]*/fd -lname '*{UPLOAD_MARK}*' ! -lname '* (deleted)' -print -quit 2>/dev/null"
+        " | grep -q ."
+    )
+    waited = f"image uploads still streaming to Glance after horizon_upload_timeout ({config.upload_timeout} s): Horizon not reloaded"
+    return (
+        f"waited=0; while {in_flight}; do "
+        f"if [ $waited -ge {config.upload_timeout} ]; then echo '{waited}' >&2; exit 1; fi; "
+        "sleep 1; waited=$((waited + 1)); done"
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
 import socket
 import sys
 import time
@@ -384,6 +386,73 @@ class HealthCheckMiddleware:
                 response["X-Horizon-Settings"] = self.marker
             return response
         return self.get_response(request)
+
+
+class RequestTimeLimitMiddleware:
+    """Each request's time limit, for uWSGI to kill a worker stuck in one (a hung call): the
+    settings' ``HORIZON_DEPLOY_REQUEST_TIME_LIMITS``, (seconds, a regular expression of the
+    upload URLs, seconds for those). uWSGI's own ``harakiri`` cannot be used: it is one deadline
+    per worker, which any thread's ending request clears and a large body's read then sets in
+    1970 (see the ini). Here too the worker has one deadline (uWSGI's user harakiri), set by
+    each request as it starts and cleared by uWSGI as any request ends: the master acts on it
+    only once the request that set it last has run past its own limit. Outside uWSGI (manage.py,
+    the tests) it does nothing."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        limit, upload_urls, upload_limit = settings.HORIZON_DEPLOY_REQUEST_TIME_LIMITS
+        self.limit, self.upload_urls, self.upload_limit = limit, re.compile(upload_urls), upload_limit
+        try:
+            import uwsgi
+        except ImportError:
+            self.set_limit = None
+        else:
+            self.set_limit = uwsgi.set_user_harakiri
+
+    def __call__(self, request):
+        if self.set_limit:
+            # Set before Horizon reads the body: Django's copy of an upload counts.
+            self.set_limit(self.upload_limit if self.upload_urls.match(request.path_info) else self.limit)
+        return self.get_response(request)
+
+
+def uploads_in_flight(mark: str, fds: str = "/proc/self/fd") -> int:
+    """How many files whose name holds ``mark`` (Django's uploaded files) this process has open
+    and not yet removed: Horizon's thread removes one when Glance has it all, and the file is
+    closed only when the garbage collector gets to it."""
+    count = 0
+    for fd in os.listdir(fds):
+        try:
+            target = os.readlink(f"{fds}/{fd}")
+        except OSError:
+            continue  # closed meanwhile
+        count += mark in target and not target.endswith(" (deleted)")
+    return count
+
+
+def keep_uploads_through_exit(timeout: float, mark: str, fds: str = "/proc/self/fd") -> None:
+    """In the legacy upload mode, Horizon answers an image's upload once Glance has its record,
+    and a thread of the worker streams the file to Glance afterwards: a worker that exits (a
+    graceful reload, ``max-requests``) killed it, and the image stayed in ``saving`` for good.
+    A worker about to exit waits, up to ``timeout`` seconds, until it holds no uploaded file
+    (named with ``mark``) open, which Horizon's thread closes and removes when it is done; the
+    ini's ``worker-reload-mercy`` lets it. Outside uWSGI it does nothing."""
+    try:
+        import uwsgi
+    except ImportError:
+        return
+    then = getattr(uwsgi, "atexit", None)
+
+    def wait_for_uploads():
+        deadline = time.monotonic() + timeout
+        while uploads_in_flight(mark, fds) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if then:
+            then()
+
+    uwsgi.atexit = wait_for_uploads
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.hardware import Cpus
 from pyinfra.facts.server import Command, OsRelease
 
-from ..layout import FREE_SPACE_ALWAYS, FREE_SPACE_FOR_PACKAGES
+from ..layout import FREE_SPACE_ALWAYS, FREE_SPACE_FOR_PACKAGES, UPLOAD_COPIES
 from ..platforms import BASE_PACKAGES
 from .model import (
     DASHBOARD_GROUP,
@@ -79,7 +79,7 @@ def load_config(host) -> HorizonConfig:
         fqdn=host.get_fact(Command, "hostname -f 2>/dev/null || uname -n").strip(),
         cpus=host.get_fact(Cpus) or 1,
         name=host.name,
-        free_space=_free_space(host, [*FREE_SPACE_FOR_PACKAGES, *FREE_SPACE_ALWAYS]),
+        **_free_space(host, [*FREE_SPACE_FOR_PACKAGES, *FREE_SPACE_ALWAYS, *UPLOAD_COPIES]),
         packages_missing=any(package not in installed for package in BASE_PACKAGES),
     )
     try:
@@ -88,11 +88,17 @@ def load_config(host) -> HorizonConfig:
         raise ConfigError(f"{host.name}: {error}") from None
 
 
-def _free_space(host, paths: Sequence[str]) -> dict[str, int]:
-    """MiB available for each path, measured on its closest existing directory."""
+def _free_space(host, paths: Sequence[str]) -> dict[str, dict[str, int] | dict[str, str]]:
+    """``free_space`` (MiB available) and ``mounts`` (the file system's mount point) of each path,
+    measured on its closest existing directory, for ``HostFacts``."""
     script = "; ".join(
-        f'd={path}; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; echo "{path} $(df -Pm "$d" | tail -n 1 | awk \'{{print $4}}\')"'
+        f'd={path}; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; echo "{path} $(df -Pm "$d" | tail -n 1 | awk \'{{print $4, $6}}\')"'
         for path in paths
     )
     output = host.get_fact(Command, script) or ""
-    return {path: int(mib) for path, mib in (line.split() for line in output.splitlines()) if mib.isdigit()}
+    # A mount point may hold spaces: it comes last.
+    measured = [fields for fields in (line.split(None, 2) for line in output.splitlines()) if len(fields) == 3 and fields[1].isdigit()]
+    return {
+        "free_space": {path: int(mib) for path, mib, _ in measured},
+        "mounts": {path: mount for path, _, mount in measured},
+    }

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from ..layout import POLICY_SERVICES
+from ..layout import POLICY_SERVICES, REQUEST_TIME_LIMIT
 from ..platforms import DASHBOARD_PLUGINS, UPSTREAM_THEMES
 from .model import Theme
 
@@ -149,6 +149,13 @@ def size(value: Any) -> str:
     raise Invalid("a size in NGINX's units: bytes, or a number followed by k, m or g, such as 1m")
 
 
+def size_bytes(value: str) -> int:
+    """Bytes in a size ``size`` accepted."""
+    unit = value[-1].lower()
+    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    return int(value[:-1]) * scale[unit] if unit in scale else int(value)
+
+
 def nginx_directives(value: Any) -> tuple[str, ...]:
     expected = "NGINX directives, one per entry, each on one line and ending with `;`"
     entries = [value] if isinstance(value, str) else value
@@ -161,7 +168,14 @@ def nginx_directives(value: Any) -> tuple[str, ...]:
 
 
 def api_timeout(value: Any) -> int:
-    return _as_int_between(value, 1, 50, "a whole number of seconds from 1 to 50, below uWSGI's harakiri (60 s)")
+    return _as_int_between(
+        value, 1, REQUEST_TIME_LIMIT - 10, f"a whole number of seconds from 1 to {REQUEST_TIME_LIMIT - 10}, "
+        f"below the {REQUEST_TIME_LIMIT} s a request may take"
+    )
+
+
+def upload_timeout(value: Any) -> int:
+    return _as_int_between(value, 1, 86400, "a whole number of seconds from 1 to 86400 (a day)")
 
 
 def _json_mapping(value: Any, expected: str) -> dict:
@@ -401,7 +415,8 @@ MANAGED_SETTINGS = frozenset(
         "ALLOWED_HOSTS", "AVAILABLE_REGIONS", "AVAILABLE_THEMES", "CACHES", "COMPRESS_ENABLED",
         "COMPRESS_OFFLINE", "CSRF_COOKIE_SECURE", "DATABASES", "DEBUG", "DEFAULT_THEME",
         "DISALLOW_IFRAME_EMBED", "ENFORCE_PASSWORD_CHECK", "HORIZON_DEPLOY_HEALTH_CHECK",
-        "HORIZON_DEPLOY_SETTINGS", "LOGGING", "LOGIN_ERROR", "LOGIN_REDIRECT_URL", "LOGIN_URL", "LOGOUT_URL", "MIDDLEWARE",
+        "HORIZON_DEPLOY_REQUEST_TIME_LIMITS", "HORIZON_DEPLOY_SETTINGS", "HORIZON_IMAGES_UPLOAD_MODE",
+        "LOGGING", "LOGIN_ERROR", "LOGIN_REDIRECT_URL", "LOGIN_URL", "LOGOUT_URL", "MIDDLEWARE",
         "OPENSTACK_API_VERSIONS", "OPENSTACK_ENDPOINT_TYPE", "OPENSTACK_KEYSTONE_DEFAULT_DOMAIN",
         "OPENSTACK_KEYSTONE_DEFAULT_ROLE", "OPENSTACK_KEYSTONE_DOMAIN_CHOICES",
         "OPENSTACK_KEYSTONE_DOMAIN_DROPDOWN", "OPENSTACK_KEYSTONE_MULTIDOMAIN_SUPPORT",

@@ -562,8 +562,29 @@ SETTINGS: tuple[Setting, ...] = (
         "horizon_upload_max_body_size",
         "5g",
         check.size,
-        "Largest upload through the dashboard: images (Horizon's default `legacy` upload mode "
-        "passes them through Horizon) and object store objects. `0`: unlimited.",
+        "Largest upload through the dashboard: images in the `legacy` upload mode, and object "
+        "store objects. Each is on disk three times while it passes (NGINX's copy under "
+        "`/var/lib/nginx/body`, uWSGI's and Django's in Horizon's private `/var/tmp`): a run "
+        "refuses a host without the room for that. `0`: unlimited, and unchecked.",
+    ),
+    Setting(
+        "horizon_images_upload_mode",
+        "legacy",
+        check.one_of("legacy", "direct", "off"),
+        "How the Images panel uploads an image's file (`HORIZON_IMAGES_UPLOAD_MODE`). `legacy`: "
+        "the browser posts it to Horizon, which streams it to Glance; it works with any Glance. "
+        "`direct`: the browser sends it to Glance itself, which must allow the dashboard's origin "
+        "(Glance's `[cors] allowed_origin`) and have an image endpoint the browser reaches, over "
+        "HTTPS when the dashboard is (see Image uploads). `off`: images from a URL only.",
+    ),
+    Setting(
+        "horizon_upload_timeout",
+        600,
+        check.upload_timeout,
+        "Seconds Horizon may take over an upload's request once NGINX has the body (other "
+        "requests: 60), and, in the `legacy` mode, how long an exiting uWSGI worker and a run's "
+        "roll-out wait for the images still streaming to Glance: a roll-out fails the host, "
+        "naming this key, when some still are (see Image uploads).",
     ),
     Setting(
         "horizon_nginx_extra_directives",

@@ -13,10 +13,12 @@ from ..layout import (
     DASHBOARD_DIR,
     HEALTH_CHECK,
     HORIZON_USER,
+    IMAGE_UPLOAD_URL,
     MANAGE_PY,
     MEMCACHED_PORT,
     MEMCACHED_REPLICA_PORT,
     MEMCACHED_REPLICA_SERVICE,
+    OBJECT_UPLOAD_URL,
     SETTINGS_DROPIN_NAME,
     SYSTEM_PYTHON,
     UWSGI_VENV_PYTHON,
@@ -40,6 +42,8 @@ class HostFacts:
     name: str = "localhost"
     # MiB available on the file system of each path the deploy writes to (see layout).
     free_space: dict[str, int] = field(default_factory=dict)
+    # The mount point of the file system of each of those paths.
+    mounts: dict[str, str] = field(default_factory=dict)
     packages_missing: bool = False
 
 
@@ -127,6 +131,8 @@ class HorizonConfig:
     login_burst: int
     max_body_size: str
     upload_max_body_size: str
+    images_upload_mode: str
+    upload_timeout: int
     nginx_extra_directives: tuple[str, ...]
     api_timeout: int
     log_level: str
@@ -177,6 +183,11 @@ class HorizonConfig:
         if not self.memcached_replica:
             del ports[MEMCACHED_REPLICA_SERVICE]
         return {service: f"{self.memcached_listen}:{port}" for service, port in ports.items()}
+
+    @property
+    def upload_urls(self) -> str:
+        """The URLs whose requests carry uploads, a regular expression under WEBROOT (see layout)."""
+        return "|".join([IMAGE_UPLOAD_URL, OBJECT_UPLOAD_URL] if self.images_upload_mode == "legacy" else [OBJECT_UPLOAD_URL])
 
     @property
     def static_url(self) -> str:

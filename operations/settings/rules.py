@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..layout import FREE_SPACE_ALWAYS, FREE_SPACE_FOR_PACKAGES
+from ..layout import FREE_SPACE_ALWAYS, FREE_SPACE_FOR_PACKAGES, UPLOAD_COPIES
 from ..platforms import Platform
 from . import checks as check
 from .model import HostFacts, Node
@@ -149,6 +149,31 @@ def disk_space(values: dict[str, Any], where: Where) -> list[str]:
     ]
 
 
+def upload_space(values: dict[str, Any], where: Where) -> list[str]:
+    """Room for one upload of the largest size accepted, on disk as many times at once as it is
+    copied while it passes (``UPLOAD_COPIES``), added up per file system."""
+    largest = check.size_bytes(values.get("horizon_upload_max_body_size") or "0") >> 20
+    if not largest:
+        return []
+    facts = where.facts
+    # Per file system (its mount point): MiB needed, and the paths on it.
+    needed: dict[str, tuple[int, list[str]]] = {}
+    for path, copies in UPLOAD_COPIES.items():
+        if path in facts.mounts:
+            mib, paths = needed.get(facts.mounts[path], (0, []))
+            needed[facts.mounts[path]] = (mib + copies * largest, [*paths, path])
+    problems = []
+    for mount, (mib, paths) in needed.items():
+        free = facts.free_space[paths[0]]
+        if free < mib:
+            problems.append(
+                f"horizon_upload_max_body_size = {values['horizon_upload_max_body_size']!r}: an upload that large needs "
+                f"{mib} MiB free on the file system of {' and '.join(paths)} ({mount}), which has {free} MiB; "
+                "expected a smaller size, or more room there"
+            )
+    return problems
+
+
 RULES: tuple[Callable[[dict[str, Any], Where], list[str]], ...] = (
     repository,
     fleet,
@@ -159,4 +184,5 @@ RULES: tuple[Callable[[dict[str, Any], Where], list[str]], ...] = (
     pip_plugins,
     websso,
     disk_space,
+    upload_space,
 )

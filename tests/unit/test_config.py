@@ -65,7 +65,7 @@ def test_command_line_strings_are_coerced():
         ("horizon_trusted_proxies", "proxy.example.com", "expected IP addresses or CIDR ranges"),
         ("horizon_max_body_size", "1 GB", "expected a size in NGINX's units"),
         ("horizon_login_rate", "-1", "expected a whole number of at least 1"),
-        ("horizon_api_timeout", "90", "below uWSGI's harakiri (60 s)"),
+        ("horizon_api_timeout", "90", "below the 60 s a request may take"),
         ("horizon_nginx_extra_directives", "add_header X-A b always", "each on one line and ending with `;`"),
         ("horizon_tls_certificate", "/nonexistent/cert.pem", "expected the path of a readable file"),
         ("horizon_log_level", "LOUD", "expected one of DEBUG, INFO, WARNING, ERROR"),
@@ -315,6 +315,37 @@ def test_a_host_short_of_disk_space_is_refused_naming_the_path():
     with pytest.raises(ConfigError) as error:
         resolve({}, HostFacts(**{**short.__dict__, "packages_missing": False}))
     assert "/usr" not in str(error.value)
+
+
+def test_a_host_without_room_for_the_largest_upload_is_refused_naming_the_key_and_file_system():
+    def facts(var_tmp: int, body: int, one_file_system: bool) -> HostFacts:
+        return HostFacts(
+            os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2,
+            free_space={"/var/tmp": var_tmp, "/var/lib/nginx/body": body},
+            mounts={"/var/tmp": "/", "/var/lib/nginx/body": "/" if one_file_system else "/var/lib"},
+        )
+
+    # Three copies of 5 GiB at once: NGINX's, then uWSGI's and Django's in Horizon's /var/tmp.
+    with pytest.raises(ConfigError) as error:
+        resolve({}, facts(12000, 12000, one_file_system=True))
+    assert ("horizon_upload_max_body_size = '5g': an upload that large needs 15360 MiB free on the file system of "
+            "/var/lib/nginx/body and /var/tmp (/), which has 12000 MiB") in str(error.value)
+    # Apart, each file system needs room for its own copies.
+    with pytest.raises(ConfigError) as error:
+        resolve({}, facts(9000, 6000, one_file_system=False))
+    assert "needs 10240 MiB free on the file system of /var/tmp (/), which has 9000 MiB" in str(error.value)
+    assert "/var/lib/nginx/body" not in str(error.value)
+    assert resolve({"horizon_upload_max_body_size": "2g"}, facts(9000, 6000, one_file_system=False))
+    # Unlimited uploads cannot be checked.
+    assert resolve({"horizon_upload_max_body_size": 0}, facts(10, 10, one_file_system=True))
+
+
+def test_upload_modes_and_timeouts_are_checked():
+    assert resolve({}, DEBIAN).images_upload_mode == "legacy"
+    with pytest.raises(ConfigError, match=r"horizon_images_upload_mode = 'browser': expected one of legacy, direct, off"):
+        resolve({"horizon_images_upload_mode": "browser"}, DEBIAN)
+    with pytest.raises(ConfigError, match=r"horizon_upload_timeout = 0: expected a whole number of seconds from 1 to 86400"):
+        resolve({"horizon_upload_timeout": 0}, DEBIAN)
 
 
 def make_theme(root, layout: str = "static/") -> None:

@@ -314,3 +314,16 @@ def test_a_host_joining_a_fleet_stops_its_second_memcached_and_drops_its_files()
     others = plans["@fake/dash2"].commands
     assert "systemctl stop memcached-replica.service" not in others and not {f"rm -f {path}" for path in replica} & set(others)
     assert not [c for c in rolled_out(commands) if "memcached-replica" in c]
+
+
+def test_horizon_restarts_or_reloads_only_once_no_image_upload_is_streaming_to_glance_in_the_legacy_mode():
+    def before_horizon(**data) -> list[str]:
+        plans, failure = plan_hosts("debian:12", {"@fake/target": RUNNING}, **data)
+        assert failure is None
+        commands = plans["@fake/target"].commands
+        restart = commands.index("systemctl daemon-reload && systemctl restart horizon")
+        return [c for c in commands[:restart] if "horizon_upload_timeout" in c]
+
+    (wait,) = before_horizon(horizon_upload_timeout=90)
+    assert "find /proc/[0-9]*/fd -lname '*.upload*'" in wait and "horizon_upload_timeout (90 s)" in wait
+    assert before_horizon(horizon_images_upload_mode="direct") == []

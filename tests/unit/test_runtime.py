@@ -9,6 +9,8 @@ import getpass
 import importlib
 import socket
 import subprocess
+import sys
+import threading
 import time
 import types
 
@@ -19,10 +21,27 @@ from tests.unit.host_libraries import CreateError, UpdateError, host_libraries
 MARKER = "0123456789abcdef"
 
 
+UPLOAD_URLS = "^/(api/glance/images/$|api/swift/containers/[^/]+/object/)"
+
+
 @pytest.fixture
 def libraries():
-    with host_libraries(HORIZON_DEPLOY_HEALTH_CHECK="healthz", HORIZON_DEPLOY_SETTINGS=MARKER) as modules:
+    with host_libraries(
+        HORIZON_DEPLOY_HEALTH_CHECK="healthz",
+        HORIZON_DEPLOY_SETTINGS=MARKER,
+        HORIZON_DEPLOY_REQUEST_TIME_LIMITS=(60, UPLOAD_URLS, 600),
+    ) as modules:
         yield modules
+
+
+@pytest.fixture
+def uwsgi(monkeypatch):
+    """uWSGI's module as its workers see it: the user harakiri each call set, and the exit hook."""
+    module = types.ModuleType("uwsgi")
+    module.limits = []
+    module.set_user_harakiri = module.limits.append
+    monkeypatch.setitem(sys.modules, "uwsgi", module)
+    return module
 
 
 @pytest.fixture
@@ -262,3 +281,43 @@ def test_a_first_deploy_refills_without_waiting_for_the_workers(deploy, memcache
     monkeypatch.setattr(deploy.time, "sleep", waited.append)
     assert deploy.refill(memcached_servers[0], memcached_servers) == 0
     assert waited == []
+
+
+def test_each_request_sets_its_own_time_limit_and_uploads_get_theirs(deploy, uwsgi):
+    limit = deploy.RequestTimeLimitMiddleware(lambda request: "the page")
+    for path in ("/auth/login/", "/api/glance/images/", "/api/glance/images/abc/", "/api/swift/containers/c/object/a/b"):
+        assert limit(request(path, "192.0.2.7")) == "the page"
+    assert uwsgi.limits == [60, 600, 60, 600]
+
+
+def test_outside_uwsgi_requests_have_no_time_limit_and_workers_no_exit_hook(deploy):
+    assert deploy.RequestTimeLimitMiddleware(lambda request: "the page")(request("/", "192.0.2.7")) == "the page"
+    deploy.keep_uploads_through_exit(600, ".upload")
+
+
+def test_a_worker_exits_once_its_uploads_are_closed_or_its_time_is_up(deploy, uwsgi, tmp_path):
+    fds = tmp_path / "fd"
+    fds.mkdir()
+    (fds / "3").symlink_to("/var/tmp/tmpab12cd34.upload.qcow2")
+    # uWSGI's own buffer of a request body: not an upload Horizon streams.
+    (fds / "4").symlink_to("/var/tmp/#1234 (deleted)")
+    # One Glance has all of: Horizon removed it, the garbage collector has yet to close it.
+    (fds / "6").symlink_to("/var/tmp/tmpij90kl12.upload.raw (deleted)")
+    assert deploy.uploads_in_flight(".upload", str(fds)) == 1
+    earlier_hook = []
+    uwsgi.atexit = lambda: earlier_hook.append("ran")
+    deploy.keep_uploads_through_exit(600, ".upload", str(fds))
+    exiting = threading.Thread(target=uwsgi.atexit)
+    exiting.start()
+    exiting.join(1.5)
+    assert exiting.is_alive(), "the worker exited with an upload open"
+    (fds / "3").unlink()
+    exiting.join(2)
+    assert not exiting.is_alive() and earlier_hook == ["ran"]
+    # One that is never closed holds the worker for the timeout only.
+    (fds / "5").symlink_to("/var/tmp/tmpef56gh78.upload")
+    del uwsgi.atexit
+    deploy.keep_uploads_through_exit(1, ".upload", str(fds))
+    started = time.monotonic()
+    uwsgi.atexit()
+    assert 1 <= time.monotonic() - started < 3

@@ -1,6 +1,7 @@
 """The configuration files the templates produce, rendered locally."""
 
 import configparser
+import re
 import sys
 
 import pytest
@@ -160,10 +161,11 @@ def test_settings_dropin_is_valid_python_with_memcached_sessions():
     assert namespace["ALLOWED_HOSTS"] == ["dash.example.com"]
     assert namespace["HORIZON_CONFIG"]["user_home"] is namespace["_deploy"].landing_page
     assert namespace["MIDDLEWARE"] == (
+        "horizon_deploy.RequestTimeLimitMiddleware",
         "horizon_deploy.HealthCheckMiddleware",
         "django.middleware.common.CommonMiddleware",
         "horizon_deploy.ServiceUnavailableMiddleware",
-    ), "the health check first; the middleware that only writes to memcached under SIMULTANEOUS_SESSIONS = 'allow' gone"
+    ), "time limit, health check first; the middleware that only writes to memcached under SIMULTANEOUS_SESSIONS = 'allow' gone"
     # The operator's overrides are read after the distribution's own policy directories.
     assert namespace["POLICY_DIRS"]["compute"] == ["nova_policy.d", "/etc/openstack-dashboard/policy-overrides/compute"]
     assert namespace["POLICY_DIRS"]["identity"] == ["/etc/openstack-dashboard/policy-overrides/identity"]
@@ -324,7 +326,7 @@ def test_login_attempts_are_rate_limited_and_only_uploads_may_be_large(webroot):
     assert login.index("limit_req zone=horizon_login burst=3 nodelay;") < login.index("}")
     assert "client_max_body_size 1m;" in site
     upload = site[site.index("location ~ ^") :]
-    assert upload.startswith(f"location ~ ^{webroot.replace('.', chr(92) + '.')}api/(glance/images/$|")
+    assert upload.startswith(f"location ~ ^{webroot.replace('.', chr(92) + '.')}(api/glance/images/$|api/swift/")
     assert upload.index("client_max_body_size 5g;") < upload.index("}")
 
 
@@ -342,3 +344,30 @@ def test_sessions_are_kept_twice_and_apart_by_horizons_release():
     assert sessions["LOCATION"] == ["127.0.0.1:11211", "127.0.0.1:11212"]
     # Debian 12's Horizon, 23.0.0 (host_libraries).
     assert (sessions["KEY_PREFIX"], sessions["VERSION"]) == ("horizon-sessions", 23)
+
+
+@pytest.mark.parametrize(("mode", "mercy"), [("legacy", "600"), ("direct", "35"), ("off", "35")])
+def test_requests_are_limited_by_horizon_not_uwsgis_harakiri_and_uploads_follow_the_mode(mode, mercy):
+    ini = uwsgi_ini(horizon_images_upload_mode=mode)
+    # uWSGI's harakiri killed busy workers in the middle of large uploads (see the ini).
+    assert "harakiri" not in ini
+    # A reload waits for what a worker still streams to Glance, in the legacy mode alone.
+    assert ini["worker-reload-mercy"] == mercy
+    site = render("nginx-horizon.conf.j2", horizon_images_upload_mode=mode)
+    assert "uwsgi_read_timeout 65s;" in site
+    upload = site[site.index("location ~ ^") :]
+    upload = upload[: upload.index("}")]
+    assert ("api/glance/images/$" in upload) == (mode == "legacy")
+    assert "api/swift/containers/" in upload and "uwsgi_read_timeout 605s;" in upload
+    settings = settings_dropin(horizon_images_upload_mode=mode, horizon_upload_timeout=600)
+    assert settings["HORIZON_IMAGES_UPLOAD_MODE"] == mode
+    limit, urls, upload_limit = settings["HORIZON_DEPLOY_REQUEST_TIME_LIMITS"]
+    assert (limit, upload_limit) == (60, 600)
+    assert bool(re.match(urls, "/api/glance/images/")) == (mode == "legacy")
+    assert re.match(urls, "/api/swift/containers/c/object/a") and not re.match(urls, "/api/glance/images/abc/")
+    assert ("keep_uploads_through_exit" in render("horizon-settings.py.j2", horizon_images_upload_mode=mode)) == (mode == "legacy")
+
+
+def test_horizons_temporary_files_go_to_its_private_var_tmp_on_disk():
+    service = unit_section("horizon.service.j2", "Service")
+    assert service["Environment"] == "TMPDIR=/var/tmp" and service["PrivateTmp"] == "yes"
