@@ -74,14 +74,17 @@ class Target:
         self.left_with_own_data = bool(data) or env is not None
         return targets.deploy(self.name, *deploy_data(self.keystone), *data, env=env)
 
+    def start_deploy(self, *data: str) -> subprocess.Popen:
+        """A deploy started, for ``targets.finish_deploy`` to collect."""
+        self.left_with_own_data = bool(data)
+        return targets.start_deploy(*deploy_data(self.keystone), *data, env=targets.lab_environment(self.name))
+
     def deploy_killed_when(self, condition: str, *data: str, stop_on_host: str = "") -> targets.DeployRun:
         """Start a deploy and kill pyinfra once ``condition`` (a shell test on the host) holds,
         then run ``stop_on_host`` there: through a lost SSH connection what pyinfra started on the
         host dies with it; through ``docker exec`` it would carry on, so it is stopped by hand."""
+        process = self.start_deploy(*data)
         self.left_with_own_data = True
-        process = targets.start_deploy(
-            *deploy_data(self.keystone), *data, env=targets.lab_environment(self.name)
-        )
         while process.poll() is None and self.host.run(condition).rc != 0:
             time.sleep(0.05)
         process.kill()
@@ -177,6 +180,22 @@ def ready_keystone(keystone):
     """The same Keystone, once it answers: for the tests that log in."""
     keystone.wait()
     return keystone
+
+
+@pytest.fixture(scope="session")
+def ready_glance(fresh, ready_keystone):
+    """The worker's Keystone with the lab's Glance beside it, which takes uploads from the shared
+    host's browsers too; provisioned when a test first needs it."""
+    identity.provide_glance(ready_keystone, [fresh[0].url.rstrip("/")])
+    return ready_keystone
+
+
+@pytest.fixture
+def images_in_catalog(ready_glance):
+    """Glance in the catalog for the test's logins, and out of it again after."""
+    ready_glance.set_services(["image"])
+    yield ready_glance
+    ready_glance.set_services([])
 
 
 @pytest.fixture(scope="module")

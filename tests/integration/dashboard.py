@@ -48,6 +48,17 @@ class DashboardUser:
             allow_redirects=follow,
         )
 
+    def api(self, method: str, path: str, timeout: float = 60, headers: dict | None = None, **kwargs) -> requests.Response:
+        """A call to Horizon's REST API (``path`` under ``api/``), as its Angular panels make one:
+        flagged as AJAX, with the CSRF cookie's token and a Referer."""
+        headers = {
+            "X-Requested-With": "XMLHttpRequest",
+            "X-CSRFToken": self.http.cookies.get("csrftoken", ""),
+            "Referer": self.url,
+            **(headers or {}),
+        }
+        return self.http.request(method, urljoin(self.url, path), headers=headers, timeout=timeout, verify=self.certificate, **kwargs)
+
     def logout(self) -> requests.Response:
         return self.get(LOGOUT)
 
