@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmarks.wrk import run
+from inventory import LAB_CONTAINER
+from lab import targets
 from operations.layout import TLS_CERTIFICATE, TLS_KEY
 
 STOCK_SITE = "/etc/apache2/sites-available/openstack-dashboard-ssl.conf"
@@ -111,3 +113,15 @@ def start_apache_variants(container) -> None:
     run(container, f"cat >/etc/apache2-tuned/sites-enabled/horizon.conf <<'SITE'\n{site}SITE\n")
     for name in ("stock", "tuned"):
         run(container, f"systemctl restart apache2@{name} && systemctl is-active apache2@{name}")
+
+
+def serve_with_apache_too(container, log) -> None:
+    """Both Apache instances running beside the deploy's site in the lab container."""
+    log("installing Apache + mod_wsgi (openstack-dashboard-apache) beside the deploy's site")
+    install_apache_variants(container)
+    # Installing it made Debian's package collect the static files again, without their gzip
+    # twins: the deploy puts the dashboard back as it keeps it.
+    rerun = targets.deploy(LAB_CONTAINER)
+    if rerun.returncode != 0:
+        raise RuntimeError(f"re-running the deploy failed:\n{rerun.stderr[-3000:]}")
+    start_apache_variants(container)

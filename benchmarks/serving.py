@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import lab_container
-from benchmarks.apache import APACHE_STOCK, APACHE_TUNED, NGINX_UWSGI, Server, install_apache_variants, start_apache_variants
+from benchmarks.apache import APACHE_STOCK, APACHE_TUNED, NGINX_UWSGI, Server, serve_with_apache_too
 from benchmarks.wrk import WrkResult, run, wrk
-from inventory import LAB_CONTAINER, LAB_KEYSTONE, LAB_PORT
+from inventory import LAB_KEYSTONE, LAB_PORT
 from lab import identity, targets
 from operations.layout import TLS_CERTIFICATE
 from tests.integration.dashboard import LOGIN, PROJECTS, DashboardUser, static_asset, title
@@ -132,14 +132,7 @@ def prepare(log) -> tuple:
     # The lab's catalog lists services at ports where nothing answers (lab/identity.py): each
     # logged-in page would wait for their refusals. Identity alone, for the measurement.
     lab_keystone().set_services([])
-    log("installing Apache + mod_wsgi (openstack-dashboard-apache) beside the deploy's site")
-    install_apache_variants(container)
-    # Installing it made Debian's package collect the static files again, without their gzip
-    # twins: the deploy puts the dashboard back as it keeps it.
-    rerun = targets.deploy(LAB_CONTAINER)
-    if rerun.returncode != 0:
-        raise RuntimeError(f"re-running the deploy failed:\n{rerun.stderr[-3000:]}")
-    start_apache_variants(container)
+    serve_with_apache_too(container, log)
     asset, cookie = visit(container)
     workloads = [
         Workload("Login page", f"/{LOGIN}"),

@@ -79,8 +79,8 @@ UPLOAD_COPIES = MappingProxyType({NGINX_BODY_TEMP: 1, HORIZON_TMPDIR: 2})
 # the legacy upload mode, an object's for Swift.
 IMAGE_UPLOAD_URL = "api/glance/images/$"
 OBJECT_UPLOAD_URL = "api/swift/containers/[^/]+/object/"
-# Seconds a request may take before uWSGI kills its worker (a hung call), the image upload's
-# aside; the API timeout stays below it.
+# Seconds a request may take before uWSGI kills its worker (a hung call), uploads aside
+# (horizon_upload_timeout); the API timeout stays below it.
 REQUEST_TIME_LIMIT = 60
 
 # The deploy's own code in Horizon (operations/runtime/horizon_deploy.py), imported by the

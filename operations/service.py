@@ -28,9 +28,9 @@ class Changes:
     returns one, and ``deploy.py`` adds them up for ``run_services``. For each service: the
     operations whose change needs it restarted, those a reload takes in, and the files on the
     host it reads that the deploy writes (shell globs allowed), a command to run before it
-    restarts or reloads, and one to run once it has started again. The files are how an interrupted run is finished: one newer than the
-    service's stamp has the next run apply it. A service no deploy names files for does not run
-    on the host.
+    restarts or reloads, and one to run once it has started again. The files are how an
+    interrupted run is finished: one newer than the service's stamp has the next run apply it.
+    A service no deploy names files for does not run on the host.
     """
 
     restart: tuple[tuple[str, Any], ...] = ()
@@ -200,11 +200,11 @@ def roll_out(
     change needs it (or an interrupted run left one that does), reloads when a reload takes its
     changes in, in ``SERVICES`` order, each once its ``before_stop`` passes; one that restarted,
     or that this run started, then runs its ``after_start`` before the next; then ``check``
-    waits until the host serves the new configuration. With ``drain_seconds``, the host first answers its health check 503 for that
-    long, so that the load balancer sends users elsewhere, and answers 200 again once checked,
-    that long before the next host's turn. A host whose check fails stays drained and fails
-    the run; the hosts after it are left as they are. A host with nothing to apply is not
-    touched.
+    waits until the host serves the new configuration. With ``drain_seconds``, the host first
+    answers its health check 503 for that long, so that the load balancer sends users
+    elsewhere, and answers 200 again once checked, that long before the next host's turn. A
+    host whose check fails stays drained and fails the run; the hosts after it are left as
+    they are. A host with nothing to apply is not touched.
 
     + services: the services, each with the operations that change it
     + pending: names of the services an interrupted earlier run left inputs newer than the stamp of
