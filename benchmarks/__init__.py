@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import docker
 
 from inventory import LAB_CONTAINER
@@ -29,3 +31,13 @@ def lab_container(tool: str | None = None):
     if installed.exit_code != 0:
         raise SystemExit(f"could not install {tool} in {LAB_CONTAINER}: {installed.output.decode(errors='replace')}")
     return container
+
+
+def copy_script(container, name: str) -> str:
+    """This directory's script ``name`` copied into ``container``; its path there."""
+    path = f"/tmp/horizon-{name}"
+    script = (Path(__file__).parent / name).read_text()
+    result = container.exec_run(["sh", "-c", f"cat >{path} <<'SCRIPT'\n{script}SCRIPT\n"])
+    if result.exit_code != 0:
+        raise RuntimeError(f"copying {name} into the container: {result.output.decode(errors='replace')}")
+    return path

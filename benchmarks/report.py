@@ -207,18 +207,16 @@ def uploads_markdown(result: dict, context: str) -> str:
         "| image | server | answers | intact | s to the answer | s to `active` | MiB/s | RSS MiB | PSS MiB | RSS growth MiB |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    summaries = {(mib, server): summary(result["runs"][(mib, server)], mib) for mib in result["sizes"] for server in result["servers"]}
     for mib in result["sizes"]:
         for server in result["servers"]:
-            s = summary(result["runs"][(mib, server)], mib)
+            s = summaries[(mib, server)]
             speed = f"{s['mib_per_second']:.0f}" if s["mib_per_second"] else "–"
             rows.append(
                 f"| {mib} MiB | {server} | {', '.join(map(str, s['statuses']))} | {s['intact']} of {result['rounds']} | "
                 f"{seconds(s['answered'])} | {seconds(s['settled'])} | {speed} | {s['rss_mib']} | {s['pss_mib']} | {s['grown_mib']} |"
             )
-    refused = [
-        f"{mib} MiB" for mib in result["sizes"]
-        for server in (STOCK, TUNED) if 413 in summary(result["runs"][(mib, server)], mib)["statuses"]
-    ]
+    refused = [f"{mib} MiB" for (mib, server), s in summaries.items() if server in (STOCK, TUNED) and 413 in s["statuses"]]
     if refused:
         rows += [
             "",

@@ -14,9 +14,8 @@ import statistics
 import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
-from benchmarks import lab_container
+from benchmarks import copy_script, lab_container
 from benchmarks.apache import APACHE_STOCK, APACHE_TUNED, NGINX_UWSGI, Server, serve_with_apache_too
 from benchmarks.wrk import WrkResult, run, wrk
 from inventory import LAB_KEYSTONE, LAB_PORT
@@ -156,9 +155,8 @@ def lab_keystone() -> identity.Keystone:
 def in_process_limit(container, seconds: int) -> tuple[float, int, float]:
     """Login pages per second with no server: on one core alone, the cores of the container,
     and all cores at once (one process pinned to each: what they can do together)."""
-    script = (Path(__file__).parent / "inprocess.py").read_text()
-    run(container, f"cat >/tmp/horizon-inprocess.py <<'SCRIPT'\n{script}SCRIPT\n")
-    pinned = "cd /tmp && runuser -u horizon -- taskset -c {core} python3 /tmp/horizon-inprocess.py " + str(seconds)
+    script = copy_script(container, "inprocess.py")
+    pinned = f"cd /tmp && runuser -u horizon -- taskset -c {{core}} python3 {script} {seconds}"
     one = float(run(container, pinned.format(core=0)))
     cores = int(run(container, "nproc"))
     together = " & ".join(pinned.format(core=core) for core in range(cores)) + "; wait"

@@ -42,11 +42,16 @@ def file_body(path: str, head: bytes, tail: bytes):
     yield tail
 
 
-def main(port: int, cookie: str, path: str, name: str) -> dict:
-    # The form's fields as text and, typed, in $$originalJSON, which Horizon reads instead.
+def form_fields(name: str) -> dict[str, str]:
+    """The Create Image form's fields besides the file, as the panel posts them: each as text,
+    and all in ``$$originalJSON`` with their types, which Horizon reads instead."""
     fields = {"name": name, "disk_format": "raw", "container_format": "bare", "visibility": "private", "protected": False}
-    head = "".join(part(key, json.dumps(value) if isinstance(value, bool) else value) for key, value in fields.items())
-    head += part("$$originalJSON", json.dumps(fields))
+    as_text = {key: json.dumps(value) if isinstance(value, bool) else value for key, value in fields.items()}
+    return {**as_text, "$$originalJSON": json.dumps(fields)}
+
+
+def main(port: int, cookie: str, path: str, name: str) -> dict:
+    head = "".join(part(key, value) for key, value in form_fields(name).items())
     head += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="data"; filename="image.raw"\r\n'
     head += "Content-Type: application/octet-stream\r\n\r\n"
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()

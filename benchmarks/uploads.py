@@ -16,9 +16,8 @@ import json
 import statistics
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
-from benchmarks import lab_container
+from benchmarks import copy_script, lab_container
 from benchmarks.apache import APACHE_STOCK, APACHE_TUNED, NGINX_UWSGI, Server, serve_with_apache_too
 from benchmarks.serving import SETTLE, lab_keystone, memory, visit
 from benchmarks.wrk import run, wrk
@@ -27,7 +26,6 @@ from lab import identity, targets
 from tests.integration.dashboard import LOGIN
 
 SERVERS = (NGINX_UWSGI, APACHE_STOCK, APACHE_TUNED)
-CLIENT = "/tmp/horizon-upload-client.py"
 # Where the images to upload are made, on disk, beside Horizon's own temporary files.
 IMAGES = "/var/tmp/horizon-upload-benchmark"
 DELETE = "import openstack, sys; openstack.connect(cloud='lab').image.delete_image(sys.argv[1], ignore_missing=True)"
@@ -60,13 +58,13 @@ class Sampler(threading.Thread):
             self.peak = (max(self.peak[0], rss), max(self.peak[1], pss))
 
 
-def upload(container, server: Server, cookie: str, mib: int, checksum: str, name: str) -> Upload:
+def upload(container, client: str, server: Server, cookie: str, mib: int, checksum: str, name: str) -> Upload:
     run(container, f"python3 -c '{SETTLE}'")
     idle_rss, _ = memory(container, server)
     sampler = Sampler(container, server)
     sampler.start()
     try:
-        output = run(container, f"python3 {CLIENT} {server.port} '{cookie}' {IMAGES}/{mib}.raw {name}")
+        output = run(container, f"python3 {client} {server.port} '{cookie}' {IMAGES}/{mib}.raw {name}")
     finally:
         sampler.stopped.set()
         sampler.join()
@@ -87,7 +85,7 @@ def upload(container, server: Server, cookie: str, mib: int, checksum: str, name
 
 def prepare(sizes: list[int], log) -> tuple:
     """The lab container with both Apache variants beside the deploy's site, Glance in the
-    catalog, the client and one image file of each size in place (with their MD5)."""
+    catalog, the client in place (its path there) and one image file of each size (with their MD5)."""
     container = lab_container("wrk")
     lab_keystone().set_services(["image"])
     serve_with_apache_too(container, log)
@@ -98,18 +96,16 @@ def prepare(sizes: list[int], log) -> tuple:
     for server in SERVERS:
         wrk(container, f"https://localhost:{server.port}/{LOGIN}", connections=8, seconds=5)
     _, cookie = visit(container)
-    client = (Path(__file__).parent / "upload_client.py").read_text()
-    run(container, f"cat >{CLIENT} <<'SCRIPT'\n{client}SCRIPT\n")
     checksums = {}
     for mib in sizes:
         log(f"writing a {mib} MiB image of random bytes in {IMAGES}")
         made = f"mkdir -p {IMAGES} && head -c {mib}M /dev/urandom >{IMAGES}/{mib}.raw && md5sum {IMAGES}/{mib}.raw"
         checksums[mib] = run(container, made).split()[0]
-    return container, cookie, checksums
+    return container, copy_script(container, "upload_client.py"), cookie, checksums
 
 
 def measure(sizes: list[int], rounds: int, log) -> dict:
-    container, cookie, checksums = prepare(sizes, log)
+    container, client, cookie, checksums = prepare(sizes, log)
     try:
         runs: dict[tuple[int, str], list[Upload]] = {}
         for number in range(rounds):
@@ -117,7 +113,7 @@ def measure(sizes: list[int], rounds: int, log) -> dict:
             for mib in sizes:
                 for server in order:
                     name = f"benchmark-{mib}-{number}-{server.port}"
-                    measured = upload(container, server, cookie, mib, checksums[mib], name)
+                    measured = upload(container, client, server, cookie, mib, checksums[mib], name)
                     runs.setdefault((mib, server.name), []).append(measured)
                     log(f"round {number + 1}, {mib} MiB, {server.name}: {measured.status}, {measured.answered:.1f} s to answer, "
                         f"{measured.settled or 0:.1f} s to active, intact {measured.intact}, RSS {measured.rss_mib} MiB "

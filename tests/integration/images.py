@@ -5,7 +5,6 @@ mode (multipart, streamed from disk)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import requests
 from requests_toolbelt import MultipartEncoder
 
+from benchmarks.upload_client import form_fields
 from tests.integration.dashboard import DashboardUser
 
 IMAGES = "api/glance/images/"
@@ -33,18 +33,9 @@ def image_file(path: Path, mib: int) -> str:
 
 def upload(user: DashboardUser, name: str, path: Path, timeout: float = 600) -> requests.Response:
     """Post ``path`` as an image named ``name``, as the panel's Create Image form does in the legacy
-    mode: the form's fields and the file in one multipart body, read from disk as it goes. The
-    fields go twice, as the panel sends them: each as text, and all in ``$$originalJSON`` with
-    their types, which Horizon reads instead."""
-    fields = {"name": name, "disk_format": "raw", "container_format": "bare", "visibility": "private", "protected": False}
+    mode: the form's fields and the file in one multipart body, read from disk as it goes."""
     with path.open("rb") as file:
-        body = MultipartEncoder(
-            fields={
-                **{key: json.dumps(value) if isinstance(value, bool) else value for key, value in fields.items()},
-                "$$originalJSON": json.dumps(fields),
-                "data": (path.name, file, "application/octet-stream"),
-            }
-        )
+        body = MultipartEncoder(fields={**form_fields(name), "data": (path.name, file, "application/octet-stream")})
         return user.api("post", IMAGES, data=body, headers={"Content-Type": body.content_type}, timeout=timeout)
 
 
