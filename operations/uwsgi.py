@@ -72,7 +72,7 @@ def uploads_finished(config: HorizonConfig) -> str | None:
     worker's exit waits for its own uploads (``keep_uploads_through_exit``), but a reload waits
     for every worker before any serves again: the site would wait with them.
     """
-    if config.images_upload_mode != "legacy":
+    if not config.uploads_images:
         return None
     # Only Horizon's user may look at its processes' open files (root in a container may lack
     # CAP_SYS_PTRACE). An upload in flight is a file of Django's, still open and not yet removed:

@@ -185,9 +185,15 @@ class HorizonConfig:
         return {service: f"{self.memcached_listen}:{port}" for service, port in ports.items()}
 
     @property
+    def uploads_images(self) -> bool:
+        """Whether image files pass through the dashboard (the legacy upload mode), for Horizon to
+        stream to Glance after it has answered."""
+        return self.images_upload_mode == "legacy"
+
+    @property
     def upload_urls(self) -> str:
         """The URLs whose requests carry uploads, a regular expression under WEBROOT (see layout)."""
-        return "|".join([IMAGE_UPLOAD_URL, OBJECT_UPLOAD_URL] if self.images_upload_mode == "legacy" else [OBJECT_UPLOAD_URL])
+        return "|".join([IMAGE_UPLOAD_URL, OBJECT_UPLOAD_URL] if self.uploads_images else [OBJECT_UPLOAD_URL])
 
     @property
     def static_url(self) -> str:
