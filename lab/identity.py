@@ -31,6 +31,11 @@ SERVICES = {
     # The one that answers: Glance in the Keystone container, once provide_glance() ran.
     "image": ("glance", 9292),
 }
+# The services the lab also serves over HTTPS, and on which port (lab/glance.py's HAProxy).
+TLS_PORTS = {"image": 9293}
+# Its certificate, with its key beside it (HAProxy's ssl-load-extra-files): self-signed for
+# the Keystone container's name.
+GLANCE_CERTIFICATE = "/etc/haproxy/glance.pem"
 
 
 @dataclass
@@ -84,27 +89,39 @@ class Keystone:
                 raise RuntimeError(f"Keystone in {self.name} issued no token within {within} s: {result.output.decode()[-2000:]}")
             time.sleep(1)
 
-    def set_services(self, types: list[str]) -> None:
-        """Make the catalog hold exactly identity and the given ``SERVICES``."""
+    def set_services(self, types: list[str], tls: bool = False) -> None:
+        """Make the catalog hold exactly identity and the given ``SERVICES``; with ``tls``, their
+        HTTPS endpoints where they have one (``TLS_PORTS``)."""
+        urls = {
+            kind: f"https://{self.name}:{TLS_PORTS[kind]}" if tls and kind in TLS_PORTS else f"http://{self.name}:{port}"
+            for kind, (name, port) in SERVICES.items()
+            if kind in types
+        }
         script = f"""
 import openstack
-wanted = {json.dumps({kind: SERVICES[kind] for kind in types})}
+wanted = {json.dumps(urls)}
 every = {json.dumps(SERVICES)}
 cloud = openstack.connect(cloud="lab")
 for kind, (name, port) in every.items():
     service = cloud.identity.find_service(name)
     if service and kind not in wanted:
         cloud.identity.delete_service(service)
-    elif kind in wanted and not service:
-        service = cloud.identity.create_service(type=kind, name=name)
-        cloud.identity.create_endpoint(
-            service_id=service.id, interface="public", region_id="{REGION}",
-            url=f"http://{self.name}:{{port}}",
-        )
+    elif kind in wanted:
+        if not service:
+            service = cloud.identity.create_service(type=kind, name=name)
+        endpoints = list(cloud.identity.endpoints(service_id=service.id))
+        if [endpoint.url for endpoint in endpoints] != [wanted[kind]]:
+            for endpoint in endpoints:
+                cloud.identity.delete_endpoint(endpoint)
+            cloud.identity.create_endpoint(service_id=service.id, interface="public", region_id="{REGION}", url=wanted[kind])
 """
         result = targets.client().containers.get(self.name).exec_run(["python3", "-c", script])
         if result.exit_code != 0:
             raise RuntimeError(f"setting the catalog of {self.name}: {result.output.decode()[-2000:]}")
+
+    def glance_certificate(self) -> str:
+        """The certificate of Glance's HTTPS endpoint (PEM), for the dashboards to trust."""
+        return targets.client().containers.get(self.name).exec_run(["cat", GLANCE_CERTIFICATE]).output.decode()
 
 
 def start_keystone(name: str, image: str = "debian:12") -> Keystone:

@@ -210,6 +210,11 @@ def start(name: str, image: str, publish: dict[int, int] | None = None, apt_prox
     return container
 
 
+def address(name: str) -> str:
+    """The container's address on the lab network (this machine reaches it too)."""
+    return client().containers.get(name).attrs["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
+
+
 # Hosts reached over SSH log in as this user, with the lab's key, and become root with sudo:
 # the `debian` or `ubuntu` user of a cloud image. Another user, with no sudo, stands for
 # everyone else on a shared host.

@@ -52,16 +52,21 @@ def server_certificate(config: HorizonConfig) -> list:
     if host.get_fact(File, path=TLS_KEY):
         host.noop(f"{TLS_KEY} exists: its certificate is kept, never regenerated")
         return []
-    return [
-        server.shell(
-            name=f"Self-signed certificate for {config.server_name} (no horizon_tls_certificate given)",
-            commands=[
-                # umask first: the key is never readable by others, not even for a moment.
-                "umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -sha256 "
-                f"-days 3650 -nodes -subj '/CN={config.server_name}' "
-                f"-addext 'subjectAltName={_subject_alt_name(config.server_name)}' "
-                f"-keyout {TLS_KEY} -out {TLS_CERTIFICATE} 2>/dev/null",
-                f"chmod 0644 {TLS_CERTIFICATE}",
-            ],
-        )
-    ]
+    name = f"{config.server_name} (no horizon_tls_certificate given)"
+    return [self_signed_certificate(name, config.server_name, TLS_CERTIFICATE, TLS_KEY)]
+
+
+def self_signed_certificate(name: str, server_name: str, certificate: str, key: str, **arguments):
+    """A self-signed certificate for ``server_name`` (0644) and its key (0600, made so)."""
+    return server.shell(
+        name=f"Self-signed certificate for {name}",
+        commands=[
+            # umask first: the key is never readable by others, not even for a moment.
+            "umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -sha256 "
+            f"-days 3650 -nodes -subj '/CN={server_name}' "
+            f"-addext 'subjectAltName={_subject_alt_name(server_name)}' "
+            f"-keyout {key} -out {certificate} 2>/dev/null",
+            f"chmod 0644 {certificate}",
+        ],
+        **arguments,
+    )

@@ -43,10 +43,6 @@ def target(fresh):
     assert back.returncode == 0, describe(back)
 
 
-def lab_address(container: str) -> str:
-    return targets.client().containers.get(container).attrs["NetworkSettings"]["Networks"][targets.NETWORK]["IPAddress"]
-
-
 def last_logged_client(target) -> str:
     return target.host.check_output("tail -n 1 /var/log/nginx/access.log").split()[0]
 
@@ -105,7 +101,7 @@ def test_with_a_client_ca_only_its_certificates_open_the_dashboard_and_health_ch
 def test_behind_a_tls_proxy_only_the_proxy_may_claim_https_and_name_the_client(target):
     # The lab's Keystone container plays the proxy; this machine is a stranger on the network.
     proxy = target.keystone.name
-    run = target.deploy("horizon_tls=false", f"horizon_trusted_proxies={lab_address(proxy)}")
+    run = target.deploy("horizon_tls=false", f"horizon_trusted_proxies={targets.address(proxy)}")
     assert run.returncode == 0, describe(run)
 
     via_proxy = subprocess.run(
