@@ -25,6 +25,7 @@ import testinfra
 
 from lab import identity, targets
 from operations.layout import TLS_CERTIFICATE, UWSGI_VENV
+from tests.integration.browser import chromium
 from tests.integration.dashboard import DashboardUser, stylesheets
 
 # What the tests' requests look like to Horizon: they come through a port published on
@@ -196,6 +197,14 @@ def images_in_catalog(ready_glance):
     ready_glance.set_services(["image"])
     yield ready_glance
     ready_glance.set_services([])
+
+
+@pytest.fixture(scope="module")
+def browser(keystone):
+    """Debian's Chromium, headless; it finds the lab's Keystone container, and the Glance beside
+    it, by name, as the dashboards do."""
+    with chromium({keystone.name: targets.address(keystone.name)}) as driver:
+        yield driver
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Images through the dashboard, as its Images panel handles them: listed, created and deleted
 through Horizon's REST API, the file posted as the panel's form posts it in the legacy upload
-mode (multipart, streamed from disk)."""
+mode (multipart, streamed from disk); or the panel's Create Image form filled in by a real browser."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from pathlib import Path
 
 import requests
 from requests_toolbelt import MultipartEncoder
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from benchmarks.upload_client import form_fields
 from tests.integration.dashboard import DashboardUser
@@ -37,6 +40,25 @@ def upload(user: DashboardUser, name: str, path: Path, timeout: float = 600) -> 
     with path.open("rb") as file:
         body = MultipartEncoder(fields={**form_fields(name), "data": (path.name, file, "application/octet-stream")})
         return user.api("post", IMAGES, data=body, headers={"Content-Type": body.content_type}, timeout=timeout)
+
+
+def create_in_panel(driver, url: str, name: str, path: Path, within: float = 600) -> str:
+    """Create an image named ``name`` from the file at ``path`` as a person does, in the browser
+    ``driver`` (logged in to the dashboard at ``url``): the panel's Create Image form, the file
+    chosen, format Raw. The message the panel shows once the form closes."""
+    driver.get(url + IMAGES_PANEL)
+    create = (By.XPATH, "//button[contains(., 'Create Image')]")
+    WebDriverWait(driver, 60).until(expected_conditions.element_to_be_clickable(create)).click()
+    WebDriverWait(driver, 30).until(expected_conditions.visibility_of_element_located((By.ID, "imageForm-name"))).send_keys(name)
+    # The form's Browse... button opens a chooser through a file input of its own: a person's
+    # choice lands there.
+    driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(path))
+    Select(driver.find_element(By.ID, "imageForm-format")).select_by_visible_text("Raw")
+    finish = (By.CSS_SELECTOR, ".modal .btn.finish")
+    WebDriverWait(driver, 10).until(expected_conditions.element_to_be_clickable(finish)).click()
+    # In the direct mode the form stays until the browser has sent the file to Glance.
+    WebDriverWait(driver, within).until(expected_conditions.invisibility_of_element_located((By.CSS_SELECTOR, ".modal")))
+    return WebDriverWait(driver, 30).until(expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ".alert"))).text
 
 
 def image(user: DashboardUser, image_id: str) -> dict:

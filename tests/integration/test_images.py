@@ -1,6 +1,7 @@
-"""Images through the dashboard against the lab's real Glance, in the legacy upload mode (the
-default): the browser posts the file to Horizon, which streams it to Glance in a thread of its
-uWSGI worker after it has answered."""
+"""Images through the dashboard against the lab's real Glance. In the legacy upload mode (the
+default) the browser posts the file to Horizon, which streams it to Glance in a thread of its
+uWSGI worker after it has answered; in the direct mode a real browser sends it to Glance's HTTPS
+endpoint itself."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from collections import Counter
 
 import pytest
 
-from lab import targets
+from lab import identity, targets
 from lab.identity import ADMIN
 from operations.layout import HORIZON_TMPDIR, NGINX_BODY_TEMP, UPLOAD_MARK
 from tests.integration import images
+from tests.integration.browser import log_in
 from tests.integration.conftest import describe
 from tests.integration.dashboard import title
 
@@ -26,6 +28,9 @@ LEFT_ON_DISK = (
 )
 # The uploads Horizon's processes have open and not yet removed, each as /proc/PID/fd/N.
 OPEN_UPLOADS = f"runuser -u horizon -- find /proc/[0-9]*/fd -lname '*{UPLOAD_MARK}*' ! -lname '* (deleted)' 2>/dev/null; true"
+# What the host has received over the network, in bytes.
+RECEIVED = "cat /sys/class/net/eth0/statistics/rx_bytes"
+ACCESS_LOG = "/var/log/nginx/access.log"
 # uWSGI's workers: the children of Horizon's main process.
 WORKERS = "pgrep -P $(systemctl show -P MainPID horizon)"
 
@@ -42,6 +47,21 @@ def admin(fresh, images_in_catalog):
     user = fresh[0].user()
     assert user.login(ADMIN, images_in_catalog.admin_password).status_code == 200
     return user
+
+
+@pytest.fixture
+def direct_uploads(target, ready_glance, tmp_path):
+    """The shared host in the direct upload mode, as the README tells an operator to set it up:
+    Glance's HTTPS endpoint in the catalog and allowing the dashboard's origin (its port changes
+    when the host reboots), its certificate trusted by Horizon. Glance leaves the catalog after."""
+    identity.provide_glance(ready_glance, [target.url.rstrip("/")])
+    ready_glance.set_services(["image"], tls=True)
+    certificate = tmp_path / "glance.pem"
+    certificate.write_text(ready_glance.glance_certificate())
+    run = target.deploy("horizon_images_upload_mode=direct", f"horizon_api_ca_certificate={certificate}")
+    assert run.returncode == 0, describe(run)
+    yield target
+    ready_glance.set_services([])
 
 
 def peak_memory_mib(target) -> dict[int, int]:
@@ -172,3 +192,32 @@ def test_uploads_still_streaming_to_glance_outlive_their_worker_and_hold_the_nex
     assert target.host.run(f"test -d /proc/{worker}").rc != 0
     assert any("Roll this run's changes out" in name for name in run.changed_operations), run.changed_operations
     images.delete(admin, image["id"])
+
+
+def test_in_the_direct_mode_a_browser_sends_the_image_to_glance_itself_and_not_through_the_dashboard(
+    direct_uploads, ready_glance, browser, gibibyte
+):
+    target = direct_uploads
+    path, checksum = gibibyte
+    admin = target.user()
+    assert admin.login(ADMIN, ready_glance.admin_password).status_code == 200
+    log_in(browser, target.url, ADMIN, ready_glance.admin_password)
+    received, logged = int(target.host.check_output(RECEIVED)), int(target.host.check_output(f"wc -l < {ACCESS_LOG}"))
+    message = images.create_in_panel(browser, target.url, "direct", path)
+    received = int(target.host.check_output(RECEIVED)) - received
+    requests_logged = target.host.check_output(f"tail -n +{logged + 1} {ACCESS_LOG}")
+    assert message.startswith("Success"), message
+    image = images.wait_until_settled(admin, images.listed(admin)["direct"]["id"])
+    assert (image["status"], image["checksum"], image["size"]) == ("active", checksum, 1 << 30)
+    # Glance's HTTPS front logged the file's PUT: its sender, and the bytes it sent.
+    glance = targets.client().containers.get(ready_glance.name)
+    put = glance.exec_run(["sh", "-c", f"journalctl -u haproxy -o cat --no-pager | grep ' PUT /v2/images/{image['id']}/file '"])
+    (sender, *_, uploaded) = put.output.decode().split()
+    assert sender != targets.address(target.name) and int(uploaded.removeprefix("uploaded=")) >= 1 << 30, put.output
+    # The dashboard's host saw the pages, the form and Horizon's calls, but not the file.
+    assert received < 64 << 20, f"the dashboard's host received {received >> 20} MiB during the upload"
+    assert 'PUT /api/glance/images/ HTTP/1.1" 201' in requests_logged, requests_logged
+    assert f"POST /{images.IMAGES}" not in requests_logged, requests_logged
+    images.delete(admin, image["id"])
+    run = target.deploy()
+    assert run.returncode == 0, describe(run)
