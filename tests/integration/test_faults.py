@@ -382,7 +382,7 @@ def test_a_keystone_that_never_answers_or_is_dead_fails_logins_with_horizons_mes
             for answer in answers:
                 assert (answer.status_code, title(answer.text)) == (200, LOGIN_PAGE), keystone
                 assert error_messages(answer.text), keystone
-            # Far below uWSGI's harakiri (60 s): the API timeout, not a killed worker, ended them.
+            # Far below the request time limit (60 s): the API timeout, not a killed worker, ended them.
             assert elapsed < 30, (keystone, elapsed)
     finally:
         stop_silent_server(silent, host)
