@@ -9,7 +9,7 @@ changes of one step to the restarts and rebuilds of the next. Hosts of the
 
 from pyinfra import host
 
-from operations import horizon, look, memcached, nginx, plugins, policy, sessions, uwsgi, verify
+from operations import horizon, look, memcached, metrics, nginx, plugins, policy, sessions, uwsgi, verify
 from operations.apache import disable_apache
 from operations.loadbalancer import balance_dashboards
 from operations.packages import install_packages
@@ -39,11 +39,13 @@ else:
     memcached_changes = memcached.configure_memcached(config)
     certificates = install_certificates(config)
     nginx_changes = nginx.configure_nginx(config, certificates)
+    metrics_changes = metrics.install_metrics(config)
     verify.install_site_check(config)
     # Every change above that a service must take in, with the files it reads from each step,
     # applied one dashboard host at a time.
     run_services(
-        packages + uwsgi_changes + plugin_changes + horizon_changes + policy_changes + memcached_changes + certificates + nginx_changes,
+        packages + uwsgi_changes + plugin_changes + horizon_changes + policy_changes + memcached_changes + certificates + nginx_changes
+        + metrics_changes,
         config.drain_seconds,
     )
     verify.prove_site()

@@ -31,6 +31,8 @@ SERVICES = {
     # The one that answers: Glance in the Keystone container, once provide_glance() ran.
     "image": ("glance", 9292),
 }
+# Debian's Prometheus, in the Keystone container once provide_prometheus() ran.
+PROMETHEUS_PORT = 9090
 # The services the lab also serves over HTTPS, and on which port (lab/glance.py's HAProxy).
 TLS_PORTS = {"image": 9293}
 # Its certificate, with its key beside it (HAProxy's ssl-load-extra-files): self-signed for
@@ -142,6 +144,13 @@ def provide_glance(keystone: Keystone, origins: list[str]) -> None:
         HORIZON_LAB_GLANCE_PASSWORD=keystone.glance_password,
         HORIZON_LAB_DASHBOARD_ORIGINS=",".join(origins),
     )
+
+
+def provide_prometheus(keystone: Keystone, scrape: list[str]) -> str:
+    """Prometheus in the Keystone container (``lab/prometheus.py``), scraping the exporters at
+    ``scrape`` (``address:port``) every second; the URL of its HTTP API."""
+    run_lab_deploy(keystone, "lab/prometheus.py", HORIZON_LAB_SCRAPE_TARGETS=",".join(scrape))
+    return f"http://{targets.address(keystone.name)}:{PROMETHEUS_PORT}/api/v1/"
 
 
 def provide_database(keystone: Keystone, password: str) -> None:

@@ -34,6 +34,14 @@ ENVIRONMENT = Environment(
 ENVIRONMENT.globals["layout"] = LAYOUT
 
 
+def with_port(address: str, port: int) -> str:
+    """``address:port``, an IPv6 address in brackets."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+ENVIRONMENT.filters["with_port"] = with_port
+
+
 def render(name: str, **variables) -> str:
     """A template of ``templates/`` rendered; an undefined variable is an error."""
     return ENVIRONMENT.get_template(name).render(**variables)

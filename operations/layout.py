@@ -175,6 +175,8 @@ HEADERS_SNIPPET = "/etc/nginx/snippets/horizon-headers.conf"
 TLS_SNIPPET = "/etc/nginx/snippets/horizon-tls.conf"
 UWSGI_SNIPPET = "/etc/nginx/snippets/horizon-uwsgi.conf"
 DOCROOT = "/var/www/horizon"
+# Debian's, rotated by its logrotate; the dashboard's server blocks log there in their own format.
+NGINX_ACCESS_LOG = "/var/log/nginx/access.log"
 TLS_CERTIFICATE = "/etc/ssl/certs/horizon-dashboard.pem"
 TLS_KEY = "/etc/ssl/private/horizon-dashboard.key"
 TLS_CLIENT_CA = "/etc/ssl/certs/horizon-client-ca.pem"
@@ -196,6 +198,31 @@ MEMCACHED_WRAPPER = "/usr/share/memcached/scripts/systemd-memcached-wrapper"
 # Expired sessions' cleanup, with sessions in a database.
 CLEANUP_SERVICE = f"{SYSTEMD_UNITS}/horizon-clearsessions.service"
 CLEANUP_TIMER = f"{SYSTEMD_UNITS}/horizon-clearsessions.timer"
+
+# Metrics (horizon_metrics_listen), each exporter on the operator's address at /metrics, on the
+# ports Prometheus' exporters usually take.
+NGINX_EXPORTER_PORT = 9113
+UWSGI_EXPORTER_PORT = 9117
+HAPROXY_METRICS_PORT = 8405
+# NGINX's counters, for its exporter alone: on the loopback.
+NGINX_STATUS_ADDRESS = "127.0.0.1:8089"
+NGINX_STATUS_PATH = "/stub_status"
+# Debian's exporter, told where those are by a drop-in written before the package starts it.
+NGINX_EXPORTER_SERVICE = "prometheus-nginx-exporter"
+NGINX_EXPORTER_BINARY = f"/usr/bin/{NGINX_EXPORTER_SERVICE}"
+NGINX_EXPORTER_DROPIN = f"{SYSTEMD_UNITS}/{NGINX_EXPORTER_SERVICE}.service.d/horizon.conf"
+# uWSGI's stats (which show the requests in flight, cookies included) on a socket only the
+# exporter's user may reach: a directory of Horizon's, setgid to the exporter's group, made at
+# every boot by systemd-tmpfiles.
+METRICS_USER = "horizon-metrics"
+UWSGI_STATS_DIR = "/run/horizon-metrics"
+UWSGI_STATS_DIR_MODE = "2750"
+UWSGI_STATS_SOCKET = f"{UWSGI_STATS_DIR}/uwsgi-stats.sock"
+METRICS_TMPFILES = "/etc/tmpfiles.d/horizon-metrics.conf"
+UWSGI_EXPORTER_SERVICE = "horizon-uwsgi-exporter"
+UWSGI_EXPORTER_UNIT = f"{SYSTEMD_UNITS}/{UWSGI_EXPORTER_SERVICE}.service"
+UWSGI_EXPORTER_FILE = f"{RUNTIME_DIR}/horizon_uwsgi_exporter.py"
+METRICS_FILES = (NGINX_EXPORTER_DROPIN, METRICS_TMPFILES, UWSGI_EXPORTER_UNIT, UWSGI_EXPORTER_FILE)
 
 # HAProxy in front of a fleet, as Debian's package sets it up.
 HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"

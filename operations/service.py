@@ -14,11 +14,12 @@ from pyinfra.facts.server import Command
 from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
-from .layout import CHECK_SITE, DRAINING_MARK, MEMCACHED_REPLICA_SERVICE, STAMPS
+from .layout import CHECK_SITE, DRAINING_MARK, MEMCACHED_REPLICA_SERVICE, NGINX_EXPORTER_SERVICE, STAMPS, UWSGI_EXPORTER_SERVICE
 
 # In the order they are applied: memcached (a host alone runs two) before the Horizon that uses
-# it, NGINX last. Only those a deploy returned ``Changes`` for run on a host.
-SERVICES = ("memcached", MEMCACHED_REPLICA_SERVICE, "horizon", "nginx")
+# it, NGINX, then the metrics exporters that read them. Only those a deploy returned ``Changes``
+# for run on a host.
+SERVICES = ("memcached", MEMCACHED_REPLICA_SERVICE, "horizon", "nginx", NGINX_EXPORTER_SERVICE, UWSGI_EXPORTER_SERVICE)
 
 
 @dataclass(frozen=True)

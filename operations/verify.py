@@ -6,9 +6,9 @@ from pyinfra import host
 from pyinfra.api import OperationError, deploy, operation
 from pyinfra.facts.server import Command
 
-from . import config_file
+from . import config_file, with_port
 from .horizon import settings_marker
-from .layout import CHECK_SITE
+from .layout import CHECK_SITE, NGINX_EXPORTER_PORT, UWSGI_EXPORTER_PORT
 from .settings import HorizonConfig
 
 
@@ -45,8 +45,9 @@ def install_site_check(config: HorizonConfig):
     ``horizon-check-site``, the proof that the host serves this run's configuration: through
     NGINX on the host, under the configured scheme, server name and ``WEBROOT``, the workers
     report the settings drop-in this run wrote (waited for, as a reload completes after
-    ``systemctl reload`` returns), the login page and its stylesheet answer 200. Run by each
-    host's roll-out, and by ``prove_site`` at the end of every run.
+    ``systemctl reload`` returns), the login page and its stylesheet answer 200, and each
+    metrics exporter says it reads NGINX or uWSGI. Run by each host's roll-out, and by
+    ``prove_site`` at the end of every run.
     """
     site = {
         "tls": config.tls,
@@ -60,6 +61,13 @@ def install_site_check(config: HorizonConfig):
         "client_certificates": bool(config.tls_client_ca),
         # A reload's longest wait: uWSGI waits this long for the requests in flight.
         "wait": config.api_timeout + 30,
+        # Each exporter's URL, and the metric that says it reads what it exports.
+        "metrics": [
+            [f"http://{with_port(config.metrics_listen, port)}/metrics", up]
+            for port, up in ((NGINX_EXPORTER_PORT, "nginx_up"), (UWSGI_EXPORTER_PORT, "uwsgi_up"))
+        ]
+        if config.metrics_listen
+        else [],
     }
     config_file(f"Site check {CHECK_SITE}", "horizon-check-site.j2", CHECK_SITE, mode="0755", site=site)
 

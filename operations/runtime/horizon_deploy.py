@@ -43,6 +43,16 @@ def bound_api_sessions(timeout: float) -> None:
     keystoneauth_session.Session.__init__ = init
 
 
+def merged_logging(deploys: dict, operators: dict) -> dict:
+    """Python logging configuration: the operator's named formatters, filters, handlers and
+    loggers over the deploy's (one of the same name replaced), and the operator's root logger
+    instead of the deploy's."""
+    merged = dict(deploys)
+    for section, entries in operators.items():
+        merged[section] = entries if section == "root" else {**deploys.get(section, {}), **entries}
+    return merged
+
+
 def landing_page(user) -> str:
     """Horizon's default landing page is the project overview, which needs compute: a cloud
     without it would greet every user with a 403. The first dashboard whose default panel the

@@ -114,6 +114,13 @@ def listen_address(value: Any) -> str:
     return hostname(value)
 
 
+def ip_address(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except (TypeError, ValueError):
+        raise Invalid("an IP address of this host, such as 10.0.0.5") from None
+
+
 def host_port(value: Any) -> str:
     if isinstance(value, str) and ":" in value:
         host, _, number = value.rpartition(":")
@@ -176,6 +183,37 @@ def api_timeout(value: Any) -> int:
 
 def upload_timeout(value: Any) -> int:
     return _as_int_between(value, 1, 86400, "a whole number of seconds from 1 to 86400 (a day)")
+
+
+def slow_request_seconds(value: Any) -> int:
+    return _as_int_between(
+        value, 0, REQUEST_TIME_LIMIT, f"a whole number of seconds from 0 (none logged) to {REQUEST_TIME_LIMIT}, the time a request may take"
+    )
+
+
+# What of Python's logging configuration an operator may add to Horizon's: named entries of each
+# kind, and the root logger.
+LOGGING_SECTIONS = ("formatters", "filters", "handlers", "loggers")
+
+
+def logging_config(value: Any) -> str | None:
+    """The mapping as a Python literal, for the settings drop-in to merge into ``LOGGING``; None
+    when empty."""
+    expected = (
+        "a mapping of " + ", ".join(LOGGING_SECTIONS) + " (each a mapping of names to mappings) and root (a mapping), "
+        'such as {"handlers": {"syslog": {"class": "logging.handlers.SysLogHandler", "address": "/dev/log"}}}'
+    )
+    value = _json_mapping(value, expected)
+    for section, entries in value.items():
+        if section == "root":
+            named = {"root": entries}
+        elif section in LOGGING_SECTIONS and isinstance(entries, dict):
+            named = entries
+        else:
+            raise Invalid(expected)
+        if not all(isinstance(name, str) and isinstance(entry, dict) for name, entry in named.items()):
+            raise Invalid(expected)
+    return repr(value) if value else None
 
 
 def _json_mapping(value: Any, expected: str) -> dict:
@@ -420,7 +458,7 @@ MANAGED_SETTINGS = frozenset(
         "OPENSTACK_API_VERSIONS", "OPENSTACK_ENDPOINT_TYPE", "OPENSTACK_KEYSTONE_DEFAULT_DOMAIN",
         "OPENSTACK_KEYSTONE_DEFAULT_ROLE", "OPENSTACK_KEYSTONE_DOMAIN_CHOICES",
         "OPENSTACK_KEYSTONE_DOMAIN_DROPDOWN", "OPENSTACK_KEYSTONE_MULTIDOMAIN_SUPPORT",
-        "OPENSTACK_KEYSTONE_URL", "OPENSTACK_SSL_CACERT", "OPENSTACK_SSL_NO_VERIFY", "POLICY_DIRS",
+        "OPENSTACK_KEYSTONE_URL", "OPENSTACK_SSL_CACERT", "OPENSTACK_SSL_NO_VERIFY", "OPERATION_LOG_ENABLED", "POLICY_DIRS",
         "SECRET_KEY", "SECURE_PROXY_SSL_HEADER", "SELECTABLE_THEMES", "SESSION_CACHE_ALIAS", "SESSION_COOKIE_AGE",
         "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SECURE", "SESSION_ENGINE", "SESSION_TIMEOUT",
         "SITE_BRANDING", "SITE_BRANDING_LINK", "STATIC_ROOT", "STATIC_URL", "TIME_ZONE", "WEBROOT",

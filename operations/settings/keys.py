@@ -103,6 +103,14 @@ SETTINGS: tuple[Setting, ...] = (
         "other APIs (most of a real page's time). Raise it, or the processes, for many users "
         "on a cloud whose APIs answer slowly.",
     ),
+    Setting(
+        "horizon_slow_request_seconds",
+        5,
+        check.slow_request_seconds,
+        "Horizon's requests that take at least this many seconds are logged by uWSGI with their "
+        "duration (`... => generated N bytes in M msecs`) in the journal (`journalctl -u horizon`), "
+        "beside its 4xx and 5xx answers. 0: none.",
+    ),
     # Identity: what the login page offers and how Horizon talks to Keystone
     Setting(
         "horizon_keystone_url",
@@ -310,6 +318,27 @@ SETTINGS: tuple[Setting, ...] = (
         "Level of Horizon's own messages (its `horizon`, `openstack_dashboard` and "
         "`openstack_auth` loggers) in the journal (`journalctl -u horizon`); every other library "
         "logs warnings and errors only.",
+    ),
+    Setting(
+        "horizon_operation_log",
+        False,
+        check.boolean,
+        "Horizon's operation log (`OPERATION_LOG_ENABLED`): who did what, one line for each change "
+        "a user makes through the dashboard, from the `horizon.operation_log` logger to the "
+        "journal, passwords masked. Horizon's `OPERATION_LOG_OPTIONS` say what a line holds (set "
+        "them with `horizon_extra_settings`).",
+    ),
+    Setting(
+        "horizon_logging",
+        {},
+        check.logging_config,
+        "Python logging configuration merged into Horizon's (`LOGGING`), for logs shipped "
+        "elsewhere: its `formatters`, `filters`, `handlers` and `loggers` entries are added to the "
+        "deploy's (an entry of the same name replaced), its `root` replaces the deploy's (the "
+        "journal, warnings), e.g. `{\"handlers\": {\"syslog\": {\"class\": "
+        "\"logging.handlers.SysLogHandler\", \"address\": \"/dev/log\"}}, \"root\": "
+        "{\"handlers\": [\"console\", \"syslog\"], \"level\": \"WARNING\"}}`. Django loads it "
+        "when the run checks the settings, before Horizon reloads: one it refuses fails the run.",
     ),
     Setting(
         "horizon_policy_overrides",
@@ -585,6 +614,29 @@ SETTINGS: tuple[Setting, ...] = (
         "requests: 60), and, in the `legacy` mode, how long an exiting uWSGI worker and a run's "
         "roll-out wait for the images still streaming to Glance: a roll-out fails the host, "
         "naming this key, when some still are (see Image uploads).",
+    ),
+    Setting(
+        "horizon_metrics_listen",
+        None,
+        check.optional(check.ip_address),
+        "Address the metrics exporters listen on, for Prometheus to scrape at `/metrics`: NGINX's "
+        "(Debian's `prometheus-nginx-exporter`, port 9113) and uWSGI's (port 9117) on the "
+        "dashboard hosts, HAProxy's own (port 8405) on the load balancer. Unset: no exporter, "
+        "nothing listens. They have no authentication: name an address of your monitoring "
+        "network (`0.0.0.0` is every interface, and only if you say so). See Monitoring.",
+    ),
+    Setting(
+        "horizon_access_log_format",
+        "timed",
+        check.one_of("timed", "json"),
+        "Shape of the dashboard's lines in NGINX's access log (`/var/log/nginx/access.log`, "
+        "rotated by Debian's logrotate). `timed`: the combined format followed by "
+        "`request_time=` (seconds from the request's first byte to the answer's last), "
+        "`upstream_response_time=` (Horizon's part of it; `-` for files NGINX served itself) and "
+        "`request_length=` (bytes received). `json`: one JSON object a line with the same fields "
+        "(`time`, `remote_addr`, `method`, `uri`, `protocol`, `status`, `body_bytes_sent`, "
+        "`request_length`, `request_time`, `upstream_response_time`, `referer`, `user_agent`), "
+        "for a log shipper.",
     ),
     Setting(
         "horizon_nginx_extra_directives",

@@ -101,6 +101,7 @@ class HorizonConfig:
     uwsgi_version: str
     uwsgi_processes: int
     uwsgi_threads: int
+    slow_request_seconds: int
     keystone_url: str
     server_name: str
     allowed_hosts: tuple[str, ...]
@@ -133,9 +134,14 @@ class HorizonConfig:
     upload_max_body_size: str
     images_upload_mode: str
     upload_timeout: int
+    access_log_format: str
+    metrics_listen: str | None
     nginx_extra_directives: tuple[str, ...]
     api_timeout: int
     log_level: str
+    operation_log: bool
+    # The operator's logging configuration, a Python literal; None when not given.
+    logging: str | None
     keystone_regions: tuple[tuple[str, str], ...]
     keystone_multidomain: bool
     keystone_default_domain: str
@@ -235,3 +241,5 @@ class LoadBalancerConfig:
     server_name: str
     health_path: str
     backends: tuple[Backend, ...]
+    # Where HAProxy's own Prometheus endpoint listens; None: nowhere.
+    metrics_listen: str | None

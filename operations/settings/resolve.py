@@ -141,6 +141,7 @@ def resolve_load_balancer(data: dict[str, Any], fleet: Sequence[Node]) -> LoadBa
         server_name=values["horizon_server_name"],
         health_path=f"{values['horizon_webroot']}{HEALTH_CHECK}",
         backends=tuple(backends),
+        metrics_listen=values["horizon_metrics_listen"],
     )
 
 

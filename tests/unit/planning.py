@@ -62,6 +62,8 @@ def plan_hosts(platform: str, hosts: dict[str, dict], **data) -> tuple[dict[str,
         "cat /etc/os-release": OS_RELEASES[platform].splitlines(),
         "hostname -f": "dash.example.com",
         "getconf NPROCESSORS_ONLN": "2",
+        # Which commands make system users and groups.
+        "uname -s": "Linux",
     }
     inventory = Inventory((
         [(name, {**data, "fake_delay": 0, "fake_delay_jitter": 0, "fake_responses": {**responses, **common}})
@@ -132,4 +134,8 @@ def every_optional_file(directory: Path) -> dict:
         "horizon_logo": str(directory / "logo.svg"),
         "horizon_themes": json.dumps({"operator": str(theme)}),
         "horizon_policy_overrides": json.dumps({"identity": {"identity:list_projects": ""}}),
+        # Not files, but what they add to the settings drop-in is rendered with them.
+        "horizon_operation_log": True,
+        "horizon_logging": json.dumps({"handlers": {"syslog": {"class": "logging.handlers.SysLogHandler"}}}),
+        "horizon_metrics_listen": "10.0.0.5",
     }

@@ -77,6 +77,11 @@ def test_command_line_strings_are_coerced():
         ("horizon_endpoint_type", "public", "expected one of publicURL, internalURL, adminURL"),
         ("horizon_keystone_default_role", "project member", "expected a single word"),
         ("horizon_site_branding", "Two\nlines", "expected one line of text"),
+        ("horizon_slow_request_seconds", "61", "expected a whole number of seconds from 0 (none logged) to 60"),
+        ("horizon_access_log_format", "ltsv", "expected one of timed, json"),
+        ("horizon_logging", {"handlers": ["syslog"]}, "expected a mapping of formatters, filters, handlers, loggers"),
+        ("horizon_logging", {"root": "WARNING"}, "and root (a mapping)"),
+        ("horizon_logging", {"version": 1}, "a mapping of formatters"),
     ],
 )
 def test_bad_value_is_refused_with_key_value_and_expectation(key, value, expected):

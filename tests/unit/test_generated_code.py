@@ -44,7 +44,7 @@ def rendered_python(directory: Path, data: dict) -> list[Path]:
     config = resolve(data, HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2))
     site = {"tls": True, "port": 443, "server_name": "dash.example.com", "webroot": "/", "health_path": "/healthz",
             "marker": "0123456789abcdef", "dropin": config.settings_dropin, "dropin_dir": "/etc/openstack-dashboard/local_settings.d",
-            "client_certificates": False, "wait": 35}
+            "client_certificates": False, "wait": 35, "metrics": [["http://10.0.0.5:9113/metrics", "nginx_up"]]}
     written = []
     for template in sorted(TEMPLATES.glob("*.j2")):
         if template.name.endswith(".py.j2") or "python" in template.read_text().partition("\n")[0]:

@@ -19,6 +19,7 @@ from operations.layout import (
     CLEANUP_TIMER,
     COMPRESS,
     DOCROOT,
+    METRICS_TMPFILES,
     PIP_PLUGINS_SCRIPT,
     STAMPS,
     THEMES_DIR,
@@ -39,6 +40,9 @@ TAKEN_IN_OTHERWISE = {
     CLEANUP_TIMER: "systemd",
     # apt reads its sources when an install needs the index refreshed (operations/packages.py).
     "/etc/apt/sources.list.d/*": "apt",
+    # systemd-tmpfiles applies it at boot, and the run whenever the directory differs from it
+    # (operations/metrics.py).
+    METRICS_TMPFILES: "systemd-tmpfiles",
 }
 
 

@@ -1,7 +1,9 @@
 """The configuration files the templates produce, rendered locally."""
 
 import configparser
+import json
 import re
+import subprocess
 import sys
 
 import pytest
@@ -16,7 +18,7 @@ from operations.layout import (
     STATIC_FAILED_MARK,
     TLS_CLIENT_CA,
 )
-from operations.settings import HostFacts, resolve
+from operations.settings import HostFacts, Node, resolve, resolve_load_balancer
 from tests.unit.host_libraries import RUNTIME_DIR, host_libraries
 
 DEBIAN = HostFacts(os_id="debian", os_version="12", fqdn="dash.example.com", cpus=2)
@@ -37,9 +39,13 @@ def uwsgi_ini(**data):
 
 
 def unit_section(name: str, section: str):
+    return unit_section_of(render(name), section)
+
+
+def unit_section_of(unit: str, section: str):
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str
-    parser.read_string(render(name))
+    parser.read_string(unit)
     return parser[section]
 
 
@@ -371,3 +377,93 @@ def test_requests_are_limited_by_horizon_not_uwsgis_harakiri_and_uploads_follow_
 def test_horizons_temporary_files_go_to_its_private_var_tmp_on_disk():
     service = unit_section("horizon.service.j2", "Service")
     assert service["Environment"] == "TMPDIR=/var/tmp" and service["PrivateTmp"] == "yes"
+
+
+@pytest.mark.parametrize("shape", ["timed", "json"])
+def test_every_request_nginx_answers_is_logged_with_its_timings_in_the_chosen_shape(shape):
+    site = render("nginx-horizon.conf.j2", horizon_access_log_format=shape)
+    # Each server block, the catch-alls' too: otherwise they would log in Debian's combined shape
+    # into the same file.
+    assert site.count("    access_log /var/log/nginx/access.log horizon;\n") == site.count("\nserver {") == 4
+    log_format = site[site.index("log_format horizon ") :]
+    log_format = "".join(re.findall(r"'([^']*)'", log_format[: log_format.index(";\n")]))
+    for variable in ("$request_time", "$upstream_response_time", "$request_length", "$status", "$remote_addr"):
+        assert variable in log_format
+    if shape == "json":
+        # The line NGINX writes, for a request NGINX served itself, parses as one JSON object.
+        line = re.sub(r"\$[a-z_0-9]+", lambda variable: {"$status": "200", "$request_time": "0.004"}.get(variable[0], "1"), log_format)
+        line = line.replace('"upstream_response_time":"1"', '"upstream_response_time":"-"')
+        assert json.loads(line)["upstream_response_time"] == "-"
+    else:
+        assert log_format.startswith('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent')
+
+
+def test_slow_requests_are_logged_by_uwsgi_with_their_duration_unless_turned_off():
+    assert uwsgi_ini()["log-slow"] == "5000"
+    assert uwsgi_ini(horizon_slow_request_seconds=1)["log-slow"] == "1000"
+    assert "log-slow" not in uwsgi_ini(horizon_slow_request_seconds=0)
+    # Request logging stays off otherwise: NGINX logs every request.
+    assert uwsgi_ini()["disable-logging"] == "true"
+
+
+def test_the_operation_log_is_off_by_default_and_logs_at_info_whatever_horizons_level():
+    assert "OPERATION_LOG_ENABLED" not in settings_dropin()
+    settings = settings_dropin(horizon_operation_log=True, horizon_log_level="WARNING")
+    assert settings["OPERATION_LOG_ENABLED"] is True
+    assert settings["LOGGING"]["loggers"]["horizon.operation_log"] == {"level": "INFO"}
+
+
+def test_operators_logging_adds_to_the_deploys_and_django_can_load_it():
+    syslog = {"class": "logging.handlers.SysLogHandler", "address": "/dev/log"}
+    settings = settings_dropin(
+        horizon_logging={"handlers": {"syslog": syslog}, "root": {"handlers": ["console", "syslog"], "level": "INFO"}}
+    )
+    logging_config = settings["LOGGING"]
+    assert logging_config["handlers"] == {"console": {"class": "logging.StreamHandler", "formatter": "console"}, "syslog": syslog}
+    assert logging_config["root"] == {"handlers": ["console", "syslog"], "level": "INFO"}
+    assert logging_config["loggers"]["horizon"] == {"level": "INFO"}
+    # As Django hands it to Python at start-up (in a process of its own: this one's logging stays).
+    load = "import json, logging.config, sys; logging.config.dictConfig(json.loads(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", load, json.dumps(logging_config)], check=True, capture_output=True)
+
+
+def test_without_metrics_nothing_listens_for_them_and_uwsgi_has_no_stats():
+    assert "stats" not in uwsgi_ini() and "memory-report" not in uwsgi_ini()
+    assert "stub_status" not in render("nginx-horizon.conf.j2")
+    assert "ReadWritePaths" not in render("horizon.service.j2")
+
+
+def test_metrics_listen_on_the_operators_address_and_uwsgis_stats_on_a_socket_of_their_group_only():
+    ini = uwsgi_ini(horizon_metrics_listen="10.0.0.5")
+    assert (ini["stats"], ini["chmod-socket"], ini["memory-report"]) == ("/run/horizon-metrics/uwsgi-stats.sock", "660", "true")
+    # The directory the socket is made in: Horizon's, setgid to the exporter's group.
+    assert "d /run/horizon-metrics 2750 horizon horizon-metrics -" in render("horizon-metrics.tmpfiles.j2")
+    horizon = unit_section_of(render("horizon.service.j2", horizon_metrics_listen="10.0.0.5"), "Service")
+    assert horizon["ReadWritePaths"] == "/run/horizon-metrics"
+    exporter = unit_section_of(render("horizon-uwsgi-exporter.service.j2", horizon_metrics_listen="10.0.0.5"), "Service")
+    assert (exporter["User"], exporter["Group"]) == ("horizon-metrics", "horizon-metrics")
+    assert exporter["ExecStart"].split()[1:] == [
+        "/usr/local/lib/horizon-deploy/horizon_uwsgi_exporter.py",
+        "/run/horizon-metrics/uwsgi-stats.sock",
+        "/run/horizon.sock",
+        "10.0.0.5:9117",
+    ]
+    nginx_exporter = render("prometheus-nginx-exporter.conf.j2", horizon_metrics_listen="fd00::5")
+    assert (
+        "ExecStart=/usr/bin/prometheus-nginx-exporter --nginx.scrape-uri=http://127.0.0.1:8089/stub_status "
+        "--web.listen-address=[fd00::5]:9113\n"
+    ) in nginx_exporter
+    # NGINX's counters on the loopback, for the exporter alone.
+    site = render("nginx-horizon.conf.j2", horizon_metrics_listen="10.0.0.5")
+    status = site[site.index("listen 127.0.0.1:8089;") :]
+    assert "location = /stub_status {\n        stub_status;" in status[: status.index("\n}")]
+
+
+@pytest.mark.parametrize(("address", "bind"), [(None, None), ("10.0.0.9", "10.0.0.9:8405"), ("fd00::9", "[fd00::9]:8405")])
+def test_the_load_balancer_serves_haproxys_own_metrics_on_the_operators_address_only(address, bind):
+    data = {"horizon_server_name": "dashboard.example.com", **({"horizon_metrics_listen": address} if address else {})}
+    config = resolve_load_balancer(data, (Node("dash1", {}),))
+    haproxy = render_template("haproxy.cfg.j2", config=config)
+    assert ("use-service prometheus-exporter" in haproxy) == bool(address)
+    if address:
+        assert f"    bind {bind}\n" in haproxy[haproxy.index("frontend metrics") :]
