@@ -193,7 +193,7 @@ def test_prometheus_sees_a_burst_in_nginx_and_uwsgi_metrics_and_without_the_key_
         json.dumps({"__name__": name, "instance": f"{address}:{port}", "job": "dashboards"}, sort_keys=True)
         for name, port in (("nginx_up", NGINX_EXPORTER_PORT), ("uwsgi_up", UWSGI_EXPORTER_PORT))
     }
-    # Every second scraped: after 3 s a sample is one from after the burst.
+    # Scraped every second: 3 s on, the latest samples are the counters as they stand now.
     time.sleep(3)
     before = time.time()
     nginx_before, uwsgi_before = prometheus.total("nginx_http_requests_total"), prometheus.total("uwsgi_requests_total")
