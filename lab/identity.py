@@ -14,6 +14,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+import requests
+
 from lab import targets
 
 ADMIN = "admin"
@@ -146,11 +148,25 @@ def provide_glance(keystone: Keystone, origins: list[str]) -> None:
     )
 
 
-def provide_prometheus(keystone: Keystone, scrape: list[str]) -> str:
+def provide_prometheus(keystone: Keystone, scrape: list[str], within: float = 60) -> str:
     """Prometheus in the Keystone container (``lab/prometheus.py``), scraping the exporters at
     ``scrape`` (``address:port``) every second; the URL of its HTTP API."""
     run_lab_deploy(keystone, "lab/prometheus.py", HORIZON_LAB_SCRAPE_TARGETS=",".join(scrape))
-    return f"http://{targets.address(keystone.name)}:{PROMETHEUS_PORT}/api/v1/"
+    server = f"http://{targets.address(keystone.name)}:{PROMETHEUS_PORT}/"
+    # A restarted Prometheus answers its API with "Service Unavailable" until its storage is loaded.
+    deadline = time.monotonic() + within
+    while not ready(server + "-/ready"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Prometheus in {keystone.name} is not ready after {within} s")
+        time.sleep(0.5)
+    return server + "api/v1/"
+
+
+def ready(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def provide_database(keystone: Keystone, password: str) -> None:

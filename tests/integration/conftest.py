@@ -119,6 +119,21 @@ class Target:
         response = requests.get(url, allow_redirects=False, verify=verify, cert=client_certificate, timeout=timeout)
         return Response(response.status_code, response.headers, response.text)
 
+    def listening(self, *ports: int) -> list[str]:
+        """The addresses the host listens on for ``ports``, as ``address:port``."""
+        lines = self.host.check_output("ss --tcp --listening --numeric --no-header").splitlines()
+        return sorted(fields[3] for fields in (line.split() for line in lines) if int(fields[3].rpartition(":")[2]) in ports)
+
+    def journal_cursor(self) -> str:
+        """Where the journal ends now, for ``journal_after``: exact where a time in seconds would
+        also take the lines of the second it was read in."""
+        output = self.host.check_output("journalctl --lines=0 --show-cursor --no-pager")
+        return output.rpartition("-- cursor: ")[2].strip()
+
+    def journal_after(self, cursor: str, unit: str = "horizon") -> str:
+        """``unit``'s messages logged after ``cursor``, one a line."""
+        return self.host.check_output(f"journalctl -u {unit} --after-cursor={shlex.quote(cursor)} --no-pager -o cat")
+
     def reboot(self) -> None:
         """``docker restart``: systemd shuts down and boots again; Docker picks new ports."""
         container = targets.client().containers.get(self.name)

@@ -11,8 +11,6 @@ import ssl
 import threading
 import time
 
-import requests
-
 from lab import targets
 from lab.identity import ADMIN, provide_prometheus
 from operations.layout import (
@@ -27,6 +25,7 @@ from operations.layout import (
 )
 from tests.integration.conftest import describe
 from tests.integration.dashboard import LOGIN
+from tests.integration.prometheus import Prometheus
 
 # What the timed format adds to NGINX's combined one.
 TIMINGS = re.compile(r" request_time=(?P<request>[\d.]+) upstream_response_time=(?P<upstream>[\d.]+|-) request_length=(?P<length>\d+)$")
@@ -71,7 +70,7 @@ def dribbled_post(target, seconds: float, parts: int = 5) -> tuple[int, float]:
 def test_the_logs_time_each_request_name_the_slow_ones_and_say_who_did_what(target, ready_keystone):
     run = target.deploy("horizon_slow_request_seconds=1", "horizon_operation_log=true", "horizon_log_level=WARNING")
     assert run.returncode == 0, describe(run)
-    lines, since = log_length(target), target.host.check_output("date +%s")
+    lines, cursor = log_length(target), target.journal_cursor()
 
     # A client that takes 2 s to send its form: NGINX's time, not Horizon's (NGINX has the whole
     # body before Horizon sees it; Horizon sends it back to the login page at once, without a
@@ -95,7 +94,7 @@ def test_the_logs_time_each_request_name_the_slow_ones_and_say_who_did_what(targ
     # The body and the request line and headers before it.
     assert len(DRIBBLED) < int(dribbled["length"]) < len(DRIBBLED) + 1024, dribbled[0]
     # uWSGI logged the slow login with its milliseconds, and none of the quick requests.
-    journal = target.host.check_output(f"journalctl -u horizon --since @{since} --no-pager -o cat")
+    journal = target.journal_after(cursor)
     slow = re.findall(rf"POST /{LOGIN} => generated \d+ bytes in (\d+) msecs \(HTTP/1\.1 302\)", journal)
     assert len(slow) == 1 and 2500 <= int(slow[0]) <= login_took * 1000, journal[-3000:]
     assert f"GET /{LOGIN} =>" not in journal, journal[-3000:]
@@ -117,38 +116,6 @@ def test_the_logs_time_each_request_name_the_slow_ones_and_say_who_did_what(targ
 
     run = target.deploy()
     assert run.returncode == 0, describe(run)
-
-
-class Prometheus:
-    """The lab's Prometheus, through its HTTP API."""
-
-    def __init__(self, api: str):
-        self.api = api
-
-    def query(self, expression: str, at: float | None = None) -> dict[str, float]:
-        """Each series' value (by its labels, as text), now or at ``at``."""
-        params = {"query": expression, **({"time": at} if at is not None else {})}
-        answer = requests.get(self.api + "query", params=params, timeout=10).json()
-        assert answer["status"] == "success", answer
-        return {json.dumps(series["metric"], sort_keys=True): float(series["value"][1]) for series in answer["data"]["result"]}
-
-    def total(self, expression: str, at: float | None = None) -> float:
-        (value,) = self.query(f"sum({expression})", at).values()
-        return value
-
-    def wait_for(self, expression: str, within: float = 60) -> dict[str, float]:
-        """The first non-empty answer to ``expression``."""
-        deadline = time.monotonic() + within
-        while not (found := self.query(expression)):
-            assert time.monotonic() < deadline, f"Prometheus has no {expression} after {within} s"
-            time.sleep(1)
-        return found
-
-
-def listening(target, ports: tuple[int, ...]) -> list[str]:
-    """The addresses the host listens on for ``ports``, as ``address:port``."""
-    lines = target.host.check_output("ss --tcp --listening --numeric --no-header").splitlines()
-    return sorted(fields[3] for fields in (line.split() for line in lines) if int(fields[3].rpartition(":")[2]) in ports)
 
 
 def burst(target, seconds: float, clients: int = 6) -> int:
@@ -178,7 +145,7 @@ def test_prometheus_sees_a_burst_in_nginx_and_uwsgi_metrics_and_without_the_key_
     run = target.deploy(f"horizon_metrics_listen={address}")
     assert run.returncode == 0, describe(run)
     # The operator's address only; uWSGI's own socket as it was (only the stats socket is uWSGI's).
-    assert listening(target, exporters) == sorted(f"{address}:{port}" for port in exporters)
+    assert target.listening(*exporters) == sorted(f"{address}:{port}" for port in exporters)
     assert target.host.check_output(f"stat -c %a {UWSGI_SOCKET}") == socket_mode
     # uWSGI's stats show the requests in flight, cookies included: the exporter's user alone
     # may connect, not Horizon's other neighbours.
@@ -215,6 +182,6 @@ def test_prometheus_sees_a_burst_in_nginx_and_uwsgi_metrics_and_without_the_key_
 
     run = target.deploy()
     assert run.returncode == 0, describe(run)
-    assert listening(target, exporters) == []
+    assert target.listening(*exporters) == []
     assert target.host.run(f"dpkg -s {NGINX_EXPORTER_SERVICE}").rc != 0
     assert not target.host.file(UWSGI_EXPORTER_UNIT).exists

@@ -113,7 +113,7 @@ def test_nginx_logs_are_rotated_and_nginx_goes_on_logging_into_the_new_file(targ
 
 
 def test_policy_overrides_and_log_level_apply_and_removing_an_override_removes_its_file(target, ready_keystone):
-    since = target.host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    cursor = target.journal_cursor()
     # The Roles panel needs only this rule ("!": never allowed).
     overrides = json.dumps({"identity": {"identity:list_roles": "!"}})
     run = target.deploy(f"horizon_policy_overrides={overrides}", "horizon_log_level=DEBUG")
@@ -123,7 +123,7 @@ def test_policy_overrides_and_log_level_apply_and_removing_an_override_removes_i
     page = target.user().login(ADMIN, ready_keystone.admin_password)
     assert title(page.text) == PROJECTS
     assert ROLES_PANEL not in page.text, "listing roles is forbidden: the panel is not offered"
-    journal = target.host.check_output(f"journalctl -u horizon -o cat --since '{since}'")
+    journal = target.journal_after(cursor)
     assert any(line.startswith("DEBUG ") for line in journal.splitlines()), "horizon_log_level=DEBUG"
 
     back_to_the_defaults_without(target, ready_keystone, IDENTITY_OVERRIDES)
