@@ -72,7 +72,8 @@ def leave_static_build_to_deploy(config: HorizonConfig) -> None:
 
 @deploy("Packages")
 def install_packages(config: HorizonConfig, sources: Sequence = ()) -> Changes:
-    """nginx, memcached, openstack-dashboard and its memcached client, what uWSGI needs, the
+    """nginx, memcached, openstack-dashboard and its memcached client, NGINX's Brotli module and
+    the command making the twins where the distribution has them, what uWSGI needs, the
     database driver when sessions are in a database, and the dashboard plugins asked for; the
     plugins not asked for purged. Horizon reloads for them; memcached does not restart for its
     package in the run that installs it (the package's own postinst restarts it), but dpkg's
@@ -82,7 +83,10 @@ def install_packages(config: HorizonConfig, sources: Sequence = ()) -> Changes:
     driver = SESSION_DATABASE_PACKAGES if config.session_engine != "cache" else ()
     installed = install(
         "Install NGINX, memcached, Horizon, uWSGI's requirements and the plugins",
-        BASE_PACKAGES + config.platform.packages + UWSGI_PACKAGES[config.uwsgi_source] + driver + config.plugins,
+        (
+            *BASE_PACKAGES, *config.platform.packages, *config.platform.brotli_packages,
+            *UWSGI_PACKAGES[config.uwsgi_source], *driver, *config.plugins,
+        ),
         sources,
     )
     unwanted = [package for package in DASHBOARD_PLUGINS.values() if package not in config.plugins]

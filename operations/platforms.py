@@ -44,6 +44,12 @@ class Platform:
     # `apache2 | httpd`, which NGINX satisfies, and its postinst calls apache2_invoke, which only
     # the apache2 package provides (unguarded), so without it the install fails.
     packages: tuple[str, ...] = ()
+    # NGINX 1.25.1 and later turn HTTP/2 on with `http2 on;` (the listen parameter is deprecated
+    # there); before it, with `listen ... ssl http2`.
+    nginx_http2_directive: bool = False
+    # NGINX's module that sends a file's Brotli twin (foo.css.br) to browsers that accept it, and
+    # the command that makes the twins: None where the distribution ships no such module.
+    brotli_packages: tuple[str, ...] = ()
 
     def known_releases(self) -> tuple[str, ...]:
         return (self.openstack_release, *self.cloud_archive)
@@ -55,18 +61,24 @@ class Platform:
         return release in self.cloud_archive
 
 
+# Debian's packaging: its WSGI file, its postinst's build, its NGINX Brotli module (1.0.0~rc in
+# Debian 12 and 13, built against each one's NGINX).
+DEBIAN = {
+    "wsgi_file": DEBIAN_WSGI_FILE,
+    "postinst_static_build_guard": MANAGE_PY,
+    "brotli_packages": ("libnginx-mod-http-brotli-static", "brotli"),
+}
+
 # What Ubuntu's packaging does differently (its debian/ directory, imported at 3:16.1.0 in
 # NeCTAR-RC/horizon debian/train; the Ubuntu charm, openstack/charm-openstack-dashboard).
+# No Brotli twins there: Ubuntu's archive, unreachable from the lab, is not known to carry
+# Debian's module for each release's NGINX, so those hosts get the gzip twins alone.
 UBUNTU = {"settings_dropin_dir": UBUNTU_SETTINGS_DROPIN_DIR, "themes": UBUNTU_THEMES, "packages": ("apache2",)}
 
 # Keyed by os-release's (ID, VERSION_ID).
 PLATFORMS: dict[tuple[str, str], Platform] = {
-    ("debian", "12"): Platform(
-        "Debian 12", "bookworm", "zed", wsgi_file=DEBIAN_WSGI_FILE, postinst_static_build_guard=MANAGE_PY
-    ),
-    ("debian", "13"): Platform(
-        "Debian 13", "trixie", "epoxy", wsgi_file=DEBIAN_WSGI_FILE, postinst_static_build_guard=MANAGE_PY
-    ),
+    ("debian", "12"): Platform("Debian 12", "bookworm", "zed", **DEBIAN),
+    ("debian", "13"): Platform("Debian 13", "trixie", "epoxy", nginx_http2_directive=True, **DEBIAN),
     ("ubuntu", "22.04"): Platform(
         "Ubuntu 22.04", "jammy", "yoga", cloud_archive=("zed", "antelope", "bobcat", "caracal"), **UBUNTU
     ),

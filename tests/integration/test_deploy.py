@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
+import socket
+import ssl
 
-from operations.layout import STATIC_PREVIOUS, STATIC_PREVIOUS_URI
+import requests
+
+from operations.layout import STATIC_PREVIOUS, STATIC_PREVIOUS_URI, STATIC_ROOT
 from tests.integration.conftest import describe
 from tests.integration.dashboard import static_asset
 
@@ -41,6 +46,32 @@ def test_static_asset_is_served_precompressed_by_nginx_while_horizon_is_stopped(
         assert response.headers.get("Content-Encoding") == "gzip"
     finally:
         target.host.run_test("systemctl start horizon")
+
+
+def test_browsers_get_http2_and_static_files_as_their_smallest_twin(target):
+    # What a browser's handshake offers, and what NGINX picks.
+    context = ssl.create_default_context(cafile=target.trusted_certificate())
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("localhost", target.tls_port), timeout=10) as connection:
+        with context.wrap_socket(connection, server_hostname="localhost") as tls:
+            assert tls.selected_alpn_protocol() == "h2"
+
+    asset = static_asset(target.get(LOGIN).body)
+    sent = {}
+    for encoding in ("br", "gzip"):
+        response = requests.get(
+            target.url.rstrip("/") + asset, headers={"Accept-Encoding": encoding}, verify=target.trusted_certificate(),
+            stream=True, timeout=30,
+        )
+        assert (response.status_code, response.headers.get("Content-Encoding")) == (200, encoding)
+        # For the caches on the way, which keep one twin per encoding asked for.
+        assert response.headers["Vary"] == "Accept-Encoding"
+        sent[encoding] = response.raw.read(decode_content=False)
+    # The build's twins, byte for byte: made once, never compressed per request.
+    twin = f"{STATIC_ROOT}/{asset.removeprefix('/static/')}"
+    assert hashlib.sha256(sent["br"]).hexdigest() == target.host.file(f"{twin}.br").sha256sum
+    assert hashlib.sha256(sent["gzip"]).hexdigest() == target.host.file(f"{twin}.gz").sha256sum
+    assert len(sent["br"]) < len(sent["gzip"])
 
 
 def test_a_file_only_the_previous_static_build_has_is_served_from_it_and_nothing_else_is(target):

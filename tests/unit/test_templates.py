@@ -294,7 +294,7 @@ def test_nginx_site_drops_unknown_names_hides_its_version_and_bounds_slow_client
 
 def test_https_by_default_with_mozilla_intermediate_and_http_sent_to_https():
     site = render("nginx-horizon.conf.j2")
-    assert "listen 443 ssl;" in site and "ssl_certificate /etc/ssl/certs/horizon-dashboard.pem;" in site
+    assert "listen 443 ssl http2;" in site and "ssl_certificate /etc/ssl/certs/horizon-dashboard.pem;" in site
     assert "ssl_reject_handshake on;" in site
     assert "return 301 https://$host$request_uri;" in site
     assert "uwsgi_param HTTP_X_FORWARDED_PROTO $scheme;" in render("nginx-uwsgi.conf.j2")
@@ -302,6 +302,32 @@ def test_https_by_default_with_mozilla_intermediate_and_http_sent_to_https():
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in tls and "ssl_session_tickets off;" in tls
     assert "ssl_protocols TLSv1.3;" in render("nginx-tls.conf.j2", horizon_tls_profile="modern")
     assert 'Strict-Transport-Security "max-age=63072000" always;' in render("nginx-headers.conf.j2")
+
+
+@pytest.mark.parametrize(
+    ("os_id", "version", "listen", "directive", "brotli"),
+    [
+        ("debian", "12", "listen 443 ssl http2;", False, True),
+        ("debian", "13", "listen 443 ssl;", True, True),
+        ("ubuntu", "22.04", "listen 443 ssl http2;", False, False),
+        ("ubuntu", "24.04", "listen 443 ssl http2;", False, False),
+    ],
+)
+def test_https_speaks_http2_in_each_nginxs_own_words_and_brotli_twins_go_where_debian_ships_the_module(
+    os_id, version, listen, directive, brotli
+):
+    facts = HostFacts(os_id=os_id, os_version=version, fqdn="dash.example.com", cpus=2)
+    site = render("nginx-horizon.conf.j2", facts=facts)
+    assert site.count(listen) == 1 and site.count(listen.replace("443", "[::]:443")) == 1
+    assert ("    http2 on;" in site) is directive
+    # The catch-all server on the same port says the same, which NGINX before 1.25.1 requires.
+    assert "listen 443 ssl http2 default_server;" in site or directive
+    # Both the served build's location and the previous build's.
+    assert site.count("brotli_static on;") == (2 if brotli else 0)
+    assert site.count("gzip_static on;") == 2
+    build = render("horizon-build-static.j2", facts=facts)
+    assert ("twins brotli -f -q 9" in build) is brotli and "twins gzip -k -f -n -6" in build
+    assert "http2" not in render("nginx-horizon.conf.j2", facts=facts, horizon_tls=False, horizon_trusted_proxies="10.0.0.5")
 
 
 def test_without_tls_only_the_trusted_proxies_may_claim_https():
