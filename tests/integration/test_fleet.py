@@ -3,6 +3,7 @@ run: users log in through the load balancer and stay logged in whichever host an
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -11,7 +12,8 @@ from typing import NamedTuple
 import pytest
 
 from lab import targets
-from lab.identity import ADMIN
+from lab.identity import ADMIN, provide_prometheus
+from operations.layout import HAPROXY_METRICS_PORT
 from operations.settings.resolve import backend_name
 from tests.integration.conftest import Target, compiled_css, deploy_data, describe, make_certificate
 from tests.integration.dashboard import (
@@ -24,6 +26,7 @@ from tests.integration.dashboard import (
     theme_made_default,
     title,
 )
+from tests.integration.prometheus import Prometheus
 from tests.integration.traffic import READING_SECONDS, RotationWatch, Traffic
 
 # The shared secret comes from the environment, as the README recommends (a vault would do); the
@@ -40,7 +43,8 @@ shared = {{
     "horizon_login_rate": 600,
 }}
 horizon = [{nodes}]
-horizon_loadbalancers = ["@docker/{balancer}"]
+# HAProxy's metrics on the load balancer's address on the lab's network, where Prometheus is.
+horizon_loadbalancers = [("@docker/{balancer}", {{"horizon_metrics_listen": "{balancer_address}"}})]
 """
 
 
@@ -70,6 +74,7 @@ def fleet(target_factory, tmp_path_factory, keystone):
             INVENTORY.format(
                 nodes=", ".join(f'("@docker/{node.name}", shared)' for node in nodes),
                 balancer=balancer.name,
+                balancer_address=targets.address(balancer.name),
                 certificate=certificate,
                 key=key,
             )
@@ -187,14 +192,25 @@ def test_changes_roll_out_one_host_at_a_time_behind_the_load_balancer_failing_no
     assert (title(page.text), "Rolled Out" not in page.text) == (PROJECTS, True)
 
 
-def test_a_logged_in_user_keeps_working_when_one_nodes_dashboard_stops(fleet, ready_keystone):
+def test_a_logged_in_user_keeps_working_when_one_nodes_dashboard_stops_and_haproxys_metrics_say_which(fleet, ready_keystone):
+    address = targets.address(fleet.balancer.name)
+    assert fleet.balancer.listening(HAPROXY_METRICS_PORT) == [f"{address}:{HAPROXY_METRICS_PORT}"]
+    prometheus = Prometheus(provide_prometheus(ready_keystone, [f"{address}:{HAPROXY_METRICS_PORT}"]))
+    active = 'haproxy_backend_active_servers{proxy="dashboards"}'
+    down = 'haproxy_server_status{proxy="dashboards",state="DOWN"} == 1'
+    prometheus.wait_for(f"{active} == 2")
     user = logged_in(fleet.balancer, ready_keystone)
     fleet.node1.host.run_expect([0], "systemctl stop nginx horizon")
     try:
         titles = [title(user.get("identity/").text) for _ in range(10)]
+        # HAProxy's health checks take node 1 out, and its exporter names it.
+        assert [json.loads(series)["server"] for series in prometheus.wait_for(down)] == [haproxy_name(fleet.node1)]
+        prometheus.wait_for(f"{active} == 1")
     finally:
         fleet.node1.host.run_expect([0], "systemctl start horizon nginx")
     assert titles == [PROJECTS] * 10
+    prometheus.wait_for(f"{active} == 2")
+    assert prometheus.query(down) == {}
 
 
 def test_losing_one_memcached_logs_nobody_out_and_logins_go_on_working(fleet, ready_keystone):
