@@ -112,8 +112,7 @@ def page_title(container, server: Server, workload: Workload) -> str:
 def visit(container) -> tuple[str, str]:
     """Visit the lab dashboard through NGINX as its admin: the login page's first stylesheet,
     and the logged-in session's cookie (sessions live in memcached: every server takes it)."""
-    secure = run(targets.client().containers.get(LAB_KEYSTONE), "cat /root/.config/openstack/secure.yaml")
-    password = json.loads(secure)["clouds"]["lab"]["auth"]["password"]
+    password = admin_password()
     with tempfile.NamedTemporaryFile("w", suffix=".pem") as certificate:
         certificate.write(run(container, f"cat {TLS_CERTIFICATE}"))
         certificate.flush()
@@ -123,6 +122,12 @@ def visit(container) -> tuple[str, str]:
         if title(page.text) != PROJECTS:
             raise RuntimeError(f"could not log in to the lab dashboard: {page.status_code} {title(page.text)!r}")
         return asset, "; ".join(f"{name}={value}" for name, value in user.http.cookies.items())
+
+
+def admin_password() -> str:
+    """The lab Keystone's admin password, from its clouds.yaml secrets."""
+    secure = run(targets.client().containers.get(LAB_KEYSTONE), "cat /root/.config/openstack/secure.yaml")
+    return json.loads(secure)["clouds"]["lab"]["auth"]["password"]
 
 
 def prepare(log) -> tuple:

@@ -1,13 +1,14 @@
-"""Is NGINX + uWSGI faster, and how fast is the deploy: ``benchmarks/speed [--only serving|deploy|uploads]``.
+"""Is NGINX + uWSGI faster, and how fast is the deploy: ``benchmarks/speed [--only serving|deploy|uploads|browser]``.
 
 Serving: the lab dashboard (started by ``lab/up`` when it is not running) against Apache +
 mod_wsgi as Debian ships it and as tuned to uWSGI's processes and threads, in the same
 container, interleaved. Deploy: a cold deploy against the floor (a bare install of the same
 packages), a run with nothing to change, and fleets of fresh containers in one run. Uploads:
-images through each server to the lab's Glance, in the legacy mode. Each section writes a
-Markdown table (serving and deploy also a PNG chart) into docs/benchmarks/ and prints its targets
-or figures. Figures are
-reported, never judged by the exit status: a shared machine may be slow.
+images through each server to the lab's Glance, in the legacy mode. Browser: pages as Chromium
+loads them through each server, cold and warm, on the loopback and an emulated link. Each section
+writes a Markdown table (all but uploads also a PNG chart) into docs/benchmarks/ and prints its
+targets or figures. Figures are reported, never judged by the exit status: a shared machine may
+be slow.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import os
 import platform
 import sys
 
-from benchmarks import deploy_speed, report, serving, uploads
+from benchmarks import browser, deploy_speed, report, serving, uploads
 from inventory import LAB_CONTAINER
 from lab import targets, up
 
-SECTIONS = ("serving", "deploy", "uploads")
+SECTIONS = ("serving", "deploy", "uploads", "browser")
 
 
 def lab_running() -> bool:
@@ -47,12 +48,13 @@ def main() -> int:
     parser.add_argument("--fleet", default="1,2,4,8", help="deploy: fleet sizes, comma-separated (default: 1,2,4,8)")
     parser.add_argument("--repeat", type=int, default=2, help="deploy: floor and one-host runs, alternated (default: 2)")
     parser.add_argument("--upload-mib", default="512,1024", help="uploads: image sizes in MiB, comma-separated (default: 512,1024)")
+    parser.add_argument("--loads", type=int, default=10, help="browser: cold and warm loads per page and server (default: 10)")
     parser.add_argument("--upload-rounds", type=int, default=3, help="uploads: rounds per server and size (default: 3)")
     options = parser.parse_args()
 
     report.DOCS.mkdir(parents=True, exist_ok=True)
     sections = [options.only] if options.only else SECTIONS
-    if {"serving", "uploads"} & set(sections) and not lab_running() and up.main(options.image) != 0:
+    if {"serving", "uploads", "browser"} & set(sections) and not lab_running() and up.main(options.image) != 0:
         return 1
     if "serving" in sections:
         result = serving.measure(options.rounds, options.seconds, options.connections, log)
@@ -70,6 +72,11 @@ def main() -> int:
         result = uploads.measure(sizes, options.upload_rounds, log)
         (report.DOCS / "uploads.md").write_text(report.uploads_markdown(result, context()))
         print((report.DOCS / "uploads.md").read_text())
+    if "browser" in sections:
+        result = browser.measure(options.loads, log)
+        (report.DOCS / "browser.md").write_text(report.browser_markdown(result, context()))
+        report.browser_chart(result, report.DOCS / "browser.png")
+        print_targets("Browser", report.browser_targets(result), report.DOCS / "browser.md")
     return 0
 
 
