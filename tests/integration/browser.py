@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,21 +22,25 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @contextmanager
-def chromium(hosts: dict[str, str]):
-    """A headless Chromium with a profile of its own, resolving each of ``hosts`` (name: address)
-    as the lab's containers do: the catalog's endpoints name the Keystone container."""
+def chromium(hosts: dict[str, str], profile: str | None = None, trusted_key: str | None = None):
+    """A headless Chromium with a profile of its own (or the directory ``profile``, kept with its
+    cache), resolving each of ``hosts`` (name: address) as the lab's containers do: the
+    catalog's endpoints name the Keystone container. ``trusted_key``: the base64 SHA-256 of a
+    certificate's public key that Chromium trusts as a user's own CA would be, so that, unlike
+    a warning clicked through, what the site sends goes into the disk cache."""
     options = webdriver.ChromeOptions()
     # Debian's own build and its matching driver: nothing may download a browser here.
     options.binary_location = "/usr/bin/chromium"
     # The lab's certificates are self-signed, so a person would click through the warning once.
     options.accept_insecure_certs = True
-    with tempfile.TemporaryDirectory() as profile:
+    with nullcontext(profile) if profile else tempfile.TemporaryDirectory() as profile:
         for flag in (
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--window-size=1280,900", f"--user-data-dir={profile}", "--no-first-run",
             # No calls home: this machine's network refuses them, many at a time.
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
             "--host-resolver-rules=" + ", ".join(f"MAP {name} {address}" for name, address in hosts.items()),
+            *([f"--ignore-certificate-errors-spki-list={trusted_key}"] if trusted_key else []),
         ):
             options.add_argument(flag)
         driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
