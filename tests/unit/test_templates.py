@@ -326,7 +326,7 @@ def test_https_speaks_http2_in_each_nginxs_own_words_and_brotli_twins_go_where_d
     assert site.count("brotli_static on;") == (2 if brotli else 0)
     assert site.count("gzip_static on;") == 2
     build = render("horizon-build-static.j2", facts=facts)
-    assert ("twins brotli -f -q 9" in build) is brotli and "twins gzip -k -f -n -6" in build
+    assert ("twins brotli -f -q 5" in build) is brotli and "twins gzip -k -f -n -6" in build
     assert "http2" not in render("nginx-horizon.conf.j2", facts=facts, horizon_tls=False, horizon_trusted_proxies="10.0.0.5")
 
 
