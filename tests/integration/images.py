@@ -51,8 +51,10 @@ def create_in_panel(driver, url: str, name: str, path: Path, within: float = 600
     WebDriverWait(driver, 60).until(expected_conditions.element_to_be_clickable(create)).click()
     WebDriverWait(driver, 30).until(expected_conditions.visibility_of_element_located((By.ID, "imageForm-name"))).send_keys(name)
     # The form's Browse... button opens a chooser through a file input of its own: a person's
-    # choice lands there.
-    driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(path))
+    # choice lands there, once the form's source step has drawn it (after the name field, at
+    # times: seen on Debian 12 once its files came over HTTP/2).
+    chooser = (By.CSS_SELECTOR, "input[type=file]")
+    WebDriverWait(driver, 30).until(expected_conditions.presence_of_element_located(chooser)).send_keys(str(path))
     Select(driver.find_element(By.ID, "imageForm-format")).select_by_visible_text("Raw")
     finish = (By.CSS_SELECTOR, ".modal .btn.finish")
     WebDriverWait(driver, 10).until(expected_conditions.element_to_be_clickable(finish)).click()
