@@ -9,10 +9,9 @@ container's network namespace); a cold load clears the browser's cache first and
 connections, as a user's browser would after its cache is emptied; a later visit is a new
 browser on a copy of the warm cache, started once Chromium's heuristic lifetime for files
 without Cache-Control (a tenth of their age since Last-Modified, the static build) has run
-out: what the files' own Cache-Control saves then shows. Figures
-are Navigation Timing's: time to the first byte of the page, DOMContentLoaded and the load
-event, from the start of navigation; requests that reached the network (revalidations
-included) and the bytes they moved.
+out: what the files' own Cache-Control saves then shows. Figures are Navigation Timing's: time
+to the first byte of the page, DOMContentLoaded and the load event, from the start of
+navigation; requests that reached the network (revalidations included) and the bytes they moved.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import json
 import statistics
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 from benchmarks import serving
@@ -79,6 +79,8 @@ def measure(loads: int, log) -> dict:
             records += [{**record, "link": link} for record in probe(container, plan)]
     finally:
         serving.lab_keystone().set_services(list(identity.SERVICES))
-    keys = sorted({(r["link"], r["page"], r["cache"], r["server"]) for r in records}, key=str)
-    figures = {key: medians([r for r in records if (r["link"], r["page"], r["cache"], r["server"]) == key]) for key in keys}
+    grouped = defaultdict(list)
+    for record in records:
+        grouped[(record["link"], record["page"], record["cache"], record["server"])].append(record)
+    figures = {key: medians(group) for key, group in grouped.items()}
     return {"loads": loads, "links": list(LINKS), "servers": [server.name for server in SERVERS], "figures": figures}

@@ -48,7 +48,7 @@ def main() -> int:
     parser.add_argument("--fleet", default="1,2,4,8", help="deploy: fleet sizes, comma-separated (default: 1,2,4,8)")
     parser.add_argument("--repeat", type=int, default=2, help="deploy: floor and one-host runs, alternated (default: 2)")
     parser.add_argument("--upload-mib", default="512,1024", help="uploads: image sizes in MiB, comma-separated (default: 512,1024)")
-    parser.add_argument("--loads", type=int, default=10, help="browser: cold and warm loads per page and server (default: 10)")
+    parser.add_argument("--loads", type=int, default=10, help="browser: cold, warm and later loads per page and server (default: 10)")
     parser.add_argument("--upload-rounds", type=int, default=3, help="uploads: rounds per server and size (default: 3)")
     options = parser.parse_args()
 

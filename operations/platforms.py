@@ -48,7 +48,7 @@ class Platform:
     # there); before it, with `listen ... ssl http2`.
     nginx_http2_directive: bool = False
     # NGINX's module that sends a file's Brotli twin (foo.css.br) to browsers that accept it, and
-    # the command that makes the twins: None where the distribution ships no such module.
+    # the command that makes the twins: empty where the distribution ships no such module.
     brotli_packages: tuple[str, ...] = ()
 
     def known_releases(self) -> tuple[str, ...]:
