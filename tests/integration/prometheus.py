@@ -25,10 +25,11 @@ class Prometheus:
         (value,) = self.query(f"sum({expression})", at).values()
         return value
 
-    def wait_for(self, expression: str, within: float = 60) -> dict[str, float]:
-        """The first non-empty answer to ``expression``."""
+    def wait_for(self, expression: str, within: float = 60, series: int = 1) -> dict[str, float]:
+        """The first answer to ``expression`` with at least ``series`` series: targets scraped
+        together are not scraped at the same moment."""
         deadline = time.monotonic() + within
-        while not (found := self.query(expression)):
+        while len(found := self.query(expression)) < series:
             assert time.monotonic() < deadline, f"Prometheus has no {expression} after {within} s"
             time.sleep(1)
         return found

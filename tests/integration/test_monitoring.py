@@ -156,7 +156,7 @@ def test_prometheus_sees_a_burst_in_nginx_and_uwsgi_metrics_and_without_the_key_
     assert again.returncode == 0 and again.changed == 0, describe(again)
 
     prometheus = Prometheus(provide_prometheus(ready_keystone, [f"{address}:{port}" for port in exporters]))
-    assert set(prometheus.wait_for("nginx_up == 1 or uwsgi_up == 1").keys()) == {
+    assert set(prometheus.wait_for("nginx_up == 1 or uwsgi_up == 1", series=2).keys()) == {
         json.dumps({"__name__": name, "instance": f"{address}:{port}", "job": "dashboards"}, sort_keys=True)
         for name, port in (("nginx_up", NGINX_EXPORTER_PORT), ("uwsgi_up", UWSGI_EXPORTER_PORT))
     }
