@@ -20,6 +20,7 @@ OURS, STOCK, TUNED = "NGINX + uWSGI", "Apache stock", "Apache tuned"
 LOGIN, STATIC = "Login page", "Static asset"
 BROWSER_PAGES = (LOGIN_TITLE, PROJECTS_TITLE)
 BROWSER_CACHES = ("cold", "warm", "later")
+BROWSER_CACHE_TITLES = {"cold": "cold cache", "warm": "warm cache", "later": "a later visit"}
 COLOURS = {OURS: "#2a9d8f", STOCK: "#e76f51", TUNED: "#f4a261"}
 
 
@@ -293,8 +294,8 @@ def browser_chart(result: dict, path: Path) -> None:
     for column, page in enumerate(BROWSER_PAGES):
         for row, cache in enumerate(BROWSER_CACHES):
             values = [f[(EMULATED, page, cache, server)]["load_ms"] for server in servers]
-            server_bars(axes[row][column], servers, values, "%.0f", f"{page}, {cache} cache: load, ms (lower is better)")
-    figure.suptitle(f"Chromium, {EMULATED}", fontsize=10)
+            server_bars(axes[row][column], servers, values, "%.0f", f"{page}, {BROWSER_CACHE_TITLES[cache]}: load, ms")
+    figure.suptitle(f"Chromium, {EMULATED}: load event, ms (lower is better)", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
