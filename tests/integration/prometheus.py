@@ -30,6 +30,6 @@ class Prometheus:
         together are not scraped at the same moment."""
         deadline = time.monotonic() + within
         while len(found := self.query(expression)) < series:
-            assert time.monotonic() < deadline, f"Prometheus has no {expression} after {within} s"
+            assert time.monotonic() < deadline, f"Prometheus has {len(found)} of {series} series of {expression} after {within} s"
             time.sleep(1)
         return found
