@@ -78,7 +78,7 @@ def measure(loads: int, log) -> dict:
             }
             records += [{**record, "link": link} for record in probe(container, plan)]
     finally:
-        serving.lab_keystone().set_services(list(identity.SERVICES))
+        serving.lab_keystone().set_services(identity.LAB_CATALOG)
     grouped = defaultdict(list)
     for record in records:
         grouped[(record["link"], record["page"], record["cache"], record["server"])].append(record)

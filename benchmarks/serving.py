@@ -133,8 +133,8 @@ def admin_password() -> str:
 def prepare(log) -> tuple:
     """The lab container with both Apache variants running beside the deploy's site."""
     container = lab_container("wrk")
-    # The lab's catalog lists services at ports where nothing answers (lab/identity.py): each
-    # logged-in page would wait for their refusals. Identity alone, for the measurement.
+    # Identity alone, for the measurement: the logged-in page's answer then depends on Keystone
+    # and nothing else the lab runs.
     lab_keystone().set_services([])
     serve_with_apache_too(container, log)
     asset, cookie = visit(container)
@@ -172,7 +172,7 @@ def measure(rounds: int, seconds: int, connections: int, log) -> dict:
     try:
         return measure_prepared(*prepare(log), rounds, seconds, connections, log)
     finally:
-        lab_keystone().set_services(list(identity.SERVICES))
+        lab_keystone().set_services(identity.LAB_CATALOG)
 
 
 def measure_prepared(container, workloads: list[Workload], rounds: int, seconds: int, connections: int, log) -> dict:

@@ -87,7 +87,7 @@ def prepare(sizes: list[int], log) -> tuple:
     """The lab container with both Apache variants beside the deploy's site, Glance in the
     catalog, the client in place (its path there) and one image file of each size (with their MD5)."""
     container = lab_container("wrk")
-    lab_keystone().set_services(["image"])
+    lab_keystone().set_services(identity.LAB_CATALOG)
     serve_with_apache_too(container, log)
     # Each server from a fresh start (start_apache_variants restarts Apache's), then warmed with
     # login pages: mod_wsgi loads Horizon in each process at its first request (uWSGI before it
@@ -120,7 +120,7 @@ def measure(sizes: list[int], rounds: int, log) -> dict:
                         f"(+{measured.grown_mib})")
     finally:
         run(container, f"rm -rf {IMAGES}")
-        lab_keystone().set_services(list(identity.SERVICES))
+        lab_keystone().set_services(identity.LAB_CATALOG)
     return {"sizes": sizes, "servers": [server.name for server in SERVERS], "rounds": rounds, "runs": runs}
 
 

@@ -24,7 +24,7 @@ def main(image: str = "debian:12") -> int:
     keystone.wait()
     print(f"provisioning Glance in {LAB_KEYSTONE} (lab/glance.py)", file=sys.stderr)
     identity.provide_glance(keystone, [f"https://localhost:{LAB_PORT}"])
-    keystone.set_services(["image"])
+    keystone.set_services(identity.LAB_CATALOG)
     if run.wait() != 0:
         return run.returncode
     # The lab's certificate is self-signed: trust exactly it, as a browser told to would.
